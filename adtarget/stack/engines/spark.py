@@ -1,0 +1,132 @@
+"""Spark from the pyspark package: the HiveServer2-compatible Thrift server on a shared metastore.
+
+The metastore lives in PostgreSQL, so the Thrift server and any number of ``spark-submit`` jobs
+(Airflow's SparkSubmitOperator, tests) see the same tables at once. Both read the same
+``SPARK_CONF_DIR`` written here (``spark-defaults.conf`` + ``hive-site.xml``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from adtarget.stack import maven, process
+from adtarget.stack.config import StackSettings
+from adtarget.stack.engine import Engine, Launch
+from adtarget.stack.engines.postgres import ROLE
+
+
+def spark_env(settings: StackSettings) -> dict[str, str]:
+    """Environment for anything that starts Spark: the Thrift server, spark-submit, tests."""
+    java = settings.java()
+    return {
+        "SPARK_CONF_DIR": str(settings.spark_conf_dir),
+        # Workers import pyarrow and our code: they must run the project's venv.
+        "PYSPARK_PYTHON": str(settings.venv_bin / "python"),
+        "PYSPARK_DRIVER_PYTHON": str(settings.venv_bin / "python"),
+        # Else Spark binds whatever address the hostname resolves to.
+        "SPARK_LOCAL_IP": settings.host,
+        "JAVA_HOME": str(java.parent.parent),
+    }
+
+
+def write_spark_conf(settings: StackSettings) -> Path:
+    """Write ``spark-defaults.conf`` and ``hive-site.xml``; returns the conf folder."""
+    jdbc = maven.classpath(
+        settings, "postgres-jdbc", [f"org.postgresql:postgresql:{settings.postgres_jdbc_version}"]
+    )
+    conf = settings.spark_conf_dir
+    conf.mkdir(parents=True, exist_ok=True)
+    tmp = settings.var_dir / "tmp"
+    for sub in ("spark", "hive-scratch", "hive-local", "hive-resources", "hive-operation-logs"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+    jars = ":".join(str(j) for j in jdbc)
+    defaults = {
+        "spark.master": settings.spark_master,
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.driver.extraClassPath": jars,
+        "spark.executor.extraClassPath": jars,
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": settings.warehouse_dir.as_uri(),
+        "spark.local.dir": str(tmp / "spark"),
+        "spark.ui.showConsoleProgress": "false",
+        # One session for every Thrift client, so functions registered at start are visible.
+        "spark.sql.hive.thriftServer.singleSession": "true",
+    }
+    (conf / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
+    hive = {
+        "javax.jdo.option.ConnectionURL": settings.metastore_jdbc_url,
+        "javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
+        "javax.jdo.option.ConnectionUserName": ROLE,
+        "javax.jdo.option.ConnectionPassword": ROLE,
+        # The first client creates the metastore schema in PostgreSQL; later ones reuse it.
+        "datanucleus.schema.autoCreateAll": "true",
+        "hive.metastore.schema.verification": "false",
+        "hive.metastore.warehouse.dir": settings.warehouse_dir.as_uri(),
+        "hive.exec.scratchdir": str(tmp / "hive-scratch"),
+        "hive.exec.local.scratchdir": str(tmp / "hive-local"),
+        "hive.downloaded.resources.dir": str(tmp / "hive-resources"),
+        "hive.server2.logging.operation.log.location": str(tmp / "hive-operation-logs"),
+        "hive.server2.thrift.bind.host": settings.host,
+        "hive.server2.thrift.port": str(settings.hive_port),
+        "hive.server2.enable.doAs": "false",
+    }
+    props = "\n".join(
+        f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>" for k, v in hive.items()
+    )
+    (conf / "hive-site.xml").write_text(f'<?xml version="1.0"?>\n<configuration>\n{props}\n</configuration>\n')
+    (conf / "log4j2.properties").write_text(_LOG4J2)
+    return conf
+
+
+_LOG4J2 = """\
+rootLogger.level = warn
+rootLogger.appenderRef.stdout.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.thriftserver.name = org.apache.spark.sql.hive.thriftserver
+logger.thriftserver.level = info
+logger.hive.name = org.apache.hive.service
+logger.hive.level = info
+"""
+
+
+class SparkThrift(Engine):
+    """The Spark Thrift server (HiveServer2 protocol) on ``hive_port``, in a PySpark session."""
+
+    name = "spark-thrift"
+    requires = ("postgres",)
+
+    def ports(self) -> list[int]:
+        return [self.settings.hive_port, self.settings.spark_ui_port]
+
+    def endpoint(self) -> str:
+        s = self.settings
+        return f"hive2://{s.host}:{s.hive_port}/default, Spark UI http://{s.host}:{s.spark_ui_port}"
+
+    def prepare(self) -> None:
+        write_spark_conf(self.settings)
+
+    def launch(self) -> Launch:
+        s = self.settings
+        return Launch(
+            argv=[s.venv_bin / "python", "-m", "adtarget.stack.thrift_server", "--ui-port", str(s.spark_ui_port)],
+            env=spark_env(s),
+            cwd=s.var_dir / "tmp",
+        )
+
+    def healthy(self) -> bool:
+        from pyhive import hive
+
+        if not process.port_open(self.settings.host, self.settings.hive_port):
+            return False
+        conn = hive.connect(host=self.settings.host, port=self.settings.hive_port, username=ROLE, auth="NONE")
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            return cur.fetchall() == [(1,)]
+        finally:
+            conn.close()
