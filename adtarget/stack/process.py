@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -15,11 +16,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adtarget.stack.errors import StackError
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (clock ticks since boot), or None if it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -40,7 +42,7 @@ class PidFile:
 
     def write(self, pid: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        started = _start_time(pid) or "?"
+        started = start_time(pid) or "?"
         self.path.write_text(f"{pid} {started}\n")
 
     def read(self) -> tuple[int, str] | None:
@@ -56,10 +58,21 @@ class PidFile:
         if entry is None:
             return None
         pid, started = entry
-        return pid if _start_time(pid) == started else None
+        return pid if start_time(pid) == started else None
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def as_user(user: str | None) -> dict[str, Any]:
+    """Popen arguments that run a child as ``user`` with that user's group only.
+
+    ``user=`` alone would keep root's group, and a folder with ``rwx-----x`` then denies
+    access through its (root) group bits before the "others" bits are even read.
+    """
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
 
 
 def spawn(
@@ -82,7 +95,7 @@ def spawn(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,  # its own process group: stopped as a whole, spared our ^C
-            user=user,
+            **as_user(user),
         )
     pid_file.write(proc.pid)
     return proc.pid

@@ -6,6 +6,7 @@ runs as an unprivileged system user ``adtarget`` that owns only the data folder.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import signal
@@ -26,10 +27,14 @@ SYSTEM_USER = "adtarget"
 
 
 def postgres_bin() -> Path:
-    """Folder of initdb, postgres and psql shipped in the pgserver wheel."""
-    import pgserver
+    """Folder of initdb, postgres and psql shipped in the pgserver wheel.
 
-    return Path(pgserver.__file__).parent / "pginstall" / "bin"
+    Found without importing pgserver, whose own start-up code we do not use.
+    """
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        raise StackError("postgres: the pgserver package is missing; run `make setup`")
+    return Path(spec.origin).parent / "pginstall" / "bin"
 
 
 class Postgres(Engine):
@@ -105,7 +110,7 @@ class Postgres(Engine):
             capture_output=True,
             text=True,
             check=False,
-            user=user,
+            **process.as_user(user),
         )
         if result.returncode != 0:
             raise StackError(f"postgres: initdb failed: {(result.stderr or result.stdout).strip()[-300:]}")

@@ -60,8 +60,14 @@ def write_spark_conf(settings: StackSettings) -> Path:
         "javax.jdo.option.ConnectionUserName": ROLE,
         "javax.jdo.option.ConnectionPassword": ROLE,
         # The first client creates the metastore schema in PostgreSQL; later ones reuse it.
-        "datanucleus.schema.autoCreateAll": "true",
+        # (autoCreateAll would switch foreign keys on too; see below.)
+        "datanucleus.schema.autoCreateTables": "true",
+        "datanucleus.schema.autoCreateColumns": "true",
         "hive.metastore.schema.verification": "false",
+        # DataNucleus creates metastore tables lazily; adding a foreign key to TBLS while
+        # another connection of the same client holds a row lock there makes the first
+        # CREATE TABLE wait forever. Hive's ObjectStore deletes dependent rows itself.
+        "datanucleus.schema.autoCreateConstraints": "false",
         "hive.metastore.warehouse.dir": settings.warehouse_dir.as_uri(),
         "hive.exec.scratchdir": str(tmp / "hive-scratch"),
         "hive.exec.local.scratchdir": str(tmp / "hive-local"),
