@@ -41,7 +41,9 @@ class AirflowClient:
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
-            resp = self._http.post("/auth/token", json={"username": self._username, "password": self._password})
+            resp = self._http.post(
+                "/auth/token", json={"username": self._username, "password": self._password}
+            )
             self._raise_for(resp, "login")
             self._token = str(resp.json()["access_token"])
         return {"Authorization": f"Bearer {self._token}"}
@@ -81,7 +83,9 @@ class AirflowClient:
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         """Start a run now with ``conf`` (the trigger form's params); returns its run id."""
         body = self.request(
-            "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", json={"logical_date": None, "conf": conf or {}}
+            "POST",
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns",
+            json={"logical_date": None, "conf": conf or {}},
         )
         return str(body["dag_run_id"])
 

@@ -7,6 +7,8 @@ that importing this module (and parsing the DAG) stays cheap.
 
 from __future__ import annotations
 
+import smtplib
+
 
 class HealthCheckError(RuntimeError):
     """An engine answered, but not what a healthy one answers."""
@@ -52,7 +54,7 @@ def check_smtp(conn_id: str = "smtp_default") -> int:
 
     with SmtpHook(smtp_conn_id=conn_id) as hook:
         client = hook._smtp_client  # the hook has no public NOOP; its client is the connection
-        if client is None:
+        if not isinstance(client, smtplib.SMTP):
             raise HealthCheckError(f"{conn_id}: no SMTP session")
         code, _ = client.noop()
     if code != 250:

@@ -1,9 +1,9 @@
 """``adtarget-stack``: start, stop and inspect the local stack of real engines.
 
-    adtarget-stack up [ENGINE ...]     start what is missing, wait until healthy
-    adtarget-stack down [ENGINE ...]   stop by our PID files (all engines if none named)
-    adtarget-stack status              one line per engine
-    adtarget-stack env                 shell exports for Airflow/Spark in the stack's setup
+adtarget-stack up [ENGINE ...]     start what is missing, wait until healthy
+adtarget-stack down [ENGINE ...]   stop by our PID files (all engines if none named)
+adtarget-stack status              one line per engine
+adtarget-stack env                 shell exports for Airflow/Spark in the stack's setup
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             registry.up(settings, args.engines)
             if not args.engines or "airflow-api-server" in args.engines:
-                print(f"Airflow UI: http://{settings.host}:{settings.airflow_port}  "
-                      f"login {ADMIN_USER} / {admin_password(settings)}")
+                print(
+                    f"Airflow UI: http://{settings.host}:{settings.airflow_port}  "
+                    f"login {ADMIN_USER} / {admin_password(settings)}"
+                )
         elif args.command == "down":
             registry.down(settings, args.engines)
         elif args.command == "status":

@@ -50,7 +50,6 @@ class StackSettings(BaseSettings):
 
     # Memory: the whole stack is sized to stay under 8 GB.
     cassandra_heap: str = Field("1G", description="Cassandra -Xmx/-Xms.")
-    cassandra_young: str = Field("256M", description="Cassandra -Xmn.")
     kafka_heap: str = Field("512M", description="Kafka broker -Xmx/-Xms.")
     spark_driver_memory: str = Field("1g", description="Thrift server driver (local mode).")
     spark_master: str = Field("local[2]", description="Master for the Thrift server and jobs.")

@@ -85,7 +85,9 @@ def up(settings: StackSettings, names: Iterable[str] = ()) -> None:
             return
         engine.wait()
         waited.add(engine.name)
-        took = f"in {time.monotonic() - started[engine.name]:.0f}s" if engine.name in started else "(already up)"
+        took = (
+            f"in {time.monotonic() - started[engine.name]:.0f}s" if engine.name in started else "(already up)"
+        )
         print(f"  {engine.name:<22} healthy {took:<14} {engine.endpoint()}", flush=True)
 
     by_name = {e.name: e for e in selected}
@@ -138,7 +140,7 @@ def status(settings: StackSettings) -> list[tuple[str, str, str]]:
         else:
             try:
                 ok = engine.healthy()
-            except Exception:  # noqa: BLE001 - any failure of the probe means "not healthy"
+            except Exception:
                 ok = False
             state = f"healthy (pid {pid})" if ok else f"running, not healthy (pid {pid})"
         rows.append((engine.name, state, engine.endpoint()))

@@ -31,7 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     spark = build_session(args.ui_port)
     jvm = spark.sparkContext._jvm
-    assert jvm is not None
+    if jvm is None:
+        raise RuntimeError("thrift-server: the Spark session has no JVM gateway")
     server_class = jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
     server_class.startWithSparkSession(spark._jsparkSession, True)
     print("thrift-server: started", flush=True)

@@ -17,7 +17,9 @@ def test_platform_health_run_succeeds_on_the_real_scheduler(
     stack: Callable[..., None], settings: StackSettings
 ) -> None:
     stack()  # the whole stack
-    with AirflowClient(f"http://{settings.host}:{settings.airflow_port}", ADMIN_USER, admin_password(settings)) as api:
+    with AirflowClient(
+        f"http://{settings.host}:{settings.airflow_port}", ADMIN_USER, admin_password(settings)
+    ) as api:
         api.wait_for_dag("platform_health", timeout=180)
         api.set_paused("platform_health", False)
         run_id = api.trigger("platform_health")

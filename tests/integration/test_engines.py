@@ -31,10 +31,14 @@ def test_postgres_has_the_airflow_and_metastore_databases(
     import psycopg2
 
     stack("postgres")
-    with psycopg2.connect(host=settings.host, port=settings.postgres_port, user="adtarget", dbname="postgres") as c:
-        with c.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (["airflow", "metastore"],))
-            assert sorted(r[0] for r in cur.fetchall()) == ["airflow", "metastore"]
+    with (
+        psycopg2.connect(
+            host=settings.host, port=settings.postgres_port, user="adtarget", dbname="postgres"
+        ) as c,
+        c.cursor() as cur,
+    ):
+        cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (["airflow", "metastore"],))
+        assert sorted(r[0] for r in cur.fetchall()) == ["airflow", "metastore"]
 
 
 def test_cassandra_answers_cql(stack: Callable[..., None], settings: StackSettings) -> None:
@@ -49,7 +53,9 @@ def test_cassandra_answers_cql(stack: Callable[..., None], settings: StackSettin
     assert row.release_version.startswith("5.0.")
 
 
-def test_kafka_round_trip_with_an_idempotent_producer(stack: Callable[..., None], settings: StackSettings) -> None:
+def test_kafka_round_trip_with_an_idempotent_producer(
+    stack: Callable[..., None], settings: StackSettings
+) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     stack("kafka")
@@ -96,8 +102,9 @@ def test_hiveql_through_the_thrift_server_and_a_spark_submit_job_share_tables(
     cur = conn.cursor()
     try:
         cur.execute(f"CREATE TABLE {table} (id INT, word STRING) STORED AS PARQUET")
-        cur.execute(f"INSERT INTO {table} VALUES (1, '광고'), (2, 'ad')")
-        cur.execute(f"SELECT id, word FROM {table} ORDER BY id")
+        # The table name is ours (a uuid); identifiers cannot be bound in HiveQL.
+        cur.execute(f"INSERT INTO {table} VALUES (1, '광고'), (2, 'ad')")  # noqa: S608
+        cur.execute(f"SELECT id, word FROM {table} ORDER BY id")  # noqa: S608
         assert cur.fetchall() == [(1, "광고"), (2, "ad")]
 
         # Another Spark application, as Airflow's SparkSubmitOperator runs them, sees the table.
@@ -138,10 +145,18 @@ def test_airflow_rest_health_and_login(stack: Callable[..., None], settings: Sta
         f"{base}/api/v2/connections", headers={"Authorization": f"Bearer {token}"}, timeout=10
     ).json()
     ids = {c["connection_id"] for c in conns["connections"]}
-    assert {"spark_default", "hiveserver2_default", "cassandra_default", "kafka_default", "smtp_default"} <= ids
+    assert {
+        "spark_default",
+        "hiveserver2_default",
+        "cassandra_default",
+        "kafka_default",
+        "smtp_default",
+    } <= ids
 
 
-def test_smtp_sink_keeps_the_mail_with_its_html_part(stack: Callable[..., None], settings: StackSettings) -> None:
+def test_smtp_sink_keeps_the_mail_with_its_html_part(
+    stack: Callable[..., None], settings: StackSettings
+) -> None:
     stack("smtp")
     subject = f"adtarget test {uuid.uuid4().hex}"
     msg = MIMEMultipart("alternative")
@@ -156,7 +171,9 @@ def test_smtp_sink_keeps_the_mail_with_its_html_part(stack: Callable[..., None],
     deadline = time.monotonic() + 10
     while True:
         found = [
-            p for p in settings.mail_dir.glob("*.eml") if message_from_bytes(p.read_bytes())["Subject"] == subject
+            p
+            for p in settings.mail_dir.glob("*.eml")
+            if message_from_bytes(p.read_bytes())["Subject"] == subject
         ]
         if found or time.monotonic() > deadline:
             break

@@ -115,7 +115,9 @@ def connections(settings: StackSettings) -> dict[str, dict[str, Any]]:
             "conn_type": "smtp",
             "host": s.host,
             "port": s.smtp_port,
-            "extra": json.dumps({"disable_ssl": True, "disable_tls": True, "from_email": "adtarget@localhost"}),
+            "extra": json.dumps(
+                {"disable_ssl": True, "disable_tls": True, "from_email": "adtarget@localhost"}
+            ),
         },
     }
 
@@ -138,7 +140,7 @@ def run_airflow_cli(settings: StackSettings, *args: str) -> str:
 def health(settings: StackSettings) -> dict[str, Any]:
     """``GET /api/v2/monitor/health`` of the api-server (no login needed)."""
     url = f"http://{settings.host}:{settings.airflow_port}/api/v2/monitor/health"
-    with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 - loopback URL from settings
+    with urllib.request.urlopen(url, timeout=3) as resp:
         body: dict[str, Any] = json.load(resp)
     return body
 
@@ -147,7 +149,7 @@ class _AirflowComponent(Engine):
     component: str = ""
     #: The key of this component in the health answer.
     health_key: str = ""
-    requires = ("postgres", "airflow-api-server")
+    requires: tuple[str, ...] = ("postgres", "airflow-api-server")
 
     def ports(self) -> list[int]:
         return []

@@ -174,7 +174,10 @@ class Cassandra(Engine):
         from cassandra.cluster import Cluster
 
         cluster = Cluster(
-            [self.settings.host], port=self.settings.cassandra_port, connect_timeout=2, control_connection_timeout=2
+            [self.settings.host],
+            port=self.settings.cassandra_port,
+            connect_timeout=2,
+            control_connection_timeout=2,
         )
         try:
             session = cluster.connect()

@@ -13,6 +13,7 @@ import signal
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from adtarget.stack import process
 from adtarget.stack.engine import Engine, Launch
@@ -117,7 +118,7 @@ class Postgres(Engine):
 
     def launch(self) -> Launch:
         s = self.settings
-        argv = [
+        argv: list[str | os.PathLike[str]] = [
             postgres_bin() / "postgres",
             "-D",
             self._data,
@@ -136,17 +137,21 @@ class Postgres(Engine):
         ]
         return Launch(argv=argv, user=self._user())
 
-    def _connect(self, dbname: str = "postgres"):  # type: ignore[no-untyped-def]
+    def _connect(self, dbname: str = "postgres") -> Any:
         import psycopg2
 
         return psycopg2.connect(
-            host=self.settings.host, port=self.settings.postgres_port, user=ROLE, dbname=dbname, connect_timeout=2
+            host=self.settings.host,
+            port=self.settings.postgres_port,
+            user=ROLE,
+            dbname=dbname,
+            connect_timeout=2,
         )
 
     def healthy(self) -> bool:
         with self._connect() as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
-            return cur.fetchone() == (1,)
+            return bool(cur.fetchone() == (1,))
 
     def after_start(self) -> None:
         conn = self._connect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 
 from adtarget.stack.engine import Engine, Launch
@@ -21,7 +22,7 @@ class Smtp(Engine):
 
     def launch(self) -> Launch:
         s = self.settings
-        argv = [
+        argv: list[str | os.PathLike[str]] = [
             s.venv_bin / "python",
             "-m",
             "adtarget.stack.mailsink",

@@ -80,7 +80,9 @@ def write_spark_conf(settings: StackSettings) -> Path:
     props = "\n".join(
         f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>" for k, v in hive.items()
     )
-    (conf / "hive-site.xml").write_text(f'<?xml version="1.0"?>\n<configuration>\n{props}\n</configuration>\n')
+    (conf / "hive-site.xml").write_text(
+        f'<?xml version="1.0"?>\n<configuration>\n{props}\n</configuration>\n'
+    )
     (conf / "log4j2.properties").write_text(_LOG4J2)
     return conf
 
@@ -119,7 +121,13 @@ class SparkThrift(Engine):
     def launch(self) -> Launch:
         s = self.settings
         return Launch(
-            argv=[s.venv_bin / "python", "-m", "adtarget.stack.thrift_server", "--ui-port", str(s.spark_ui_port)],
+            argv=[
+                s.venv_bin / "python",
+                "-m",
+                "adtarget.stack.thrift_server",
+                "--ui-port",
+                str(s.spark_ui_port),
+            ],
             env=spark_env(s),
             cwd=s.var_dir / "tmp",
         )
@@ -133,6 +141,6 @@ class SparkThrift(Engine):
         try:
             cur = conn.cursor()
             cur.execute("SELECT 1")
-            return cur.fetchall() == [(1,)]
+            return bool(cur.fetchall() == [(1,)])
         finally:
             conn.close()

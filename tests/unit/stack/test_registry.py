@@ -51,7 +51,7 @@ def test_missing_jdk_is_a_one_line_error(tmp_path: Path) -> None:
 def test_old_jdk_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "jdk" / "bin" / "java"
     fake.parent.mkdir(parents=True)
-    fake.write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
     fake.chmod(0o755)
     with pytest.raises(StackError, match="version 11; the engines need a JDK 17"):
         registry.check_java(StackSettings(java_home=tmp_path / "jdk"))
