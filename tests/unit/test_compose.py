@@ -58,7 +58,10 @@ def test_airflow_gets_the_same_connections_as_the_local_stack() -> None:
 
 def _compose_client() -> list[str] | None:
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0:
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0
+    ):
         return [docker, "compose"]
     legacy = shutil.which("docker-compose")
     return [legacy] if legacy else None
@@ -69,6 +72,10 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     if client is None:
         pytest.skip("no `docker compose` client on this machine; the structure is checked by the tests above")
     result = subprocess.run(
-        [*client, "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, check=False, cwd=tmp_path
+        [*client, "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
