@@ -55,16 +55,16 @@ class PeakSampler(threading.Thread):
         self.settings = settings
         self.peak = 0
         self.samples: list[int] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(1.0):
+        while not self._halt.wait(1.0):
             rss = _rss_of_groups(self.settings)
             self.samples.append(rss)
             self.peak = max(self.peak, rss)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 
