@@ -52,6 +52,9 @@ def write_spark_conf(settings: StackSettings) -> Path:
         "spark.ui.showConsoleProgress": "false",
         # One session for every Thrift client, so functions registered at start are visible.
         "spark.sql.hive.thriftServer.singleSession": "true",
+        # Tables are rewritten by other applications (spark-submit jobs); a long-lived session
+        # such as the Thrift server must not read a partition's old file list from its caches.
+        "spark.sql.metadataCacheTTLSeconds": "2",
     }
     (conf / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
     hive = {

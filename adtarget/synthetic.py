@@ -1,0 +1,264 @@
+"""Realistic, reproducible synthetic logs: the seed's "test data tool".
+
+A population of users (de-identified ADID in UUID form and a BID, with demographics) does
+things every day: searches (Korean and English keywords and phrases, Zipf-like popularity),
+sees and clicks banners, installs apps, visits pages and converts. Everything is a pure function
+of ``(seed, day, chunk)``: the same arguments always give the same rows, whatever machine or
+partitioning produces them, so re-generating a day is idempotent.
+
+Rows come out as pyarrow tables, one per log table and chunk of users; ``spark/generate_logs.py``
+spreads the chunks over Spark and writes them as Hive tables partitioned by ``dt``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+#: Users per chunk: the unit of parallelism and of reproducibility.
+CHUNK_USERS = 10_000
+
+KEYWORDS_KO = (
+    "나이키 아디다스 운동화 러닝화 등산화 캠핑 텐트 제주 호텔 항공권 부산 여행 패키지 노트북 태블릿 "
+    "스마트폰 이어폰 무선 청소기 냉장고 에어컨 화장품 선크림 립스틱 향수 원피스 청바지 패딩 코트 "
+    "가방 지갑 시계 커피 원두 캡슐 다이어트 단백질 보충제 영양제 유아 기저귀 분유 장난감 강아지 "
+    "사료 고양이 모래 자동차 보험 중고차 타이어 대출 적금 주식 부동산 아파트 이사 인테리어 가구 "
+    "침대 매트리스 소파 게임 웹툰 영화 콘서트 티켓 배달 치킨 피자 맛집"
+).split()
+KEYWORDS_EN = (
+    "nike adidas running shoes hiking boots camping tent jeju hotel flight busan travel package "
+    "laptop tablet smartphone earbuds wireless vacuum fridge aircon cosmetics sunscreen lipstick "
+    "perfume dress jeans padding coat bag wallet watch coffee beans capsule diet protein vitamins "
+    "baby diapers formula toys puppy food cat litter car insurance used tires loan savings stock "
+    "apartment moving interior furniture bed mattress sofa game webtoon movie concert ticket "
+    "delivery chicken pizza"
+).split()
+APP_CATEGORIES = (
+    "game",
+    "finance",
+    "shopping",
+    "travel",
+    "social",
+    "video",
+    "music",
+    "health",
+    "education",
+    "food",
+)
+DOMAINS = ("shop.example.kr", "news.example.com", "travel.example.kr", "game.example.com", "bank.example.kr")
+PATHS = ("/", "/search", "/item", "/cart", "/event", "/login", "/article", "/deal")
+AGE_BANDS = ("13-19", "20-29", "30-39", "40-49", "50-59", "60+")
+GENDERS = ("F", "M", "U")
+REGIONS = ("seoul", "gyeonggi", "busan", "incheon", "daegu", "daejeon", "gwangju", "jeju", "other")
+DEVICES = ("phone", "tablet", "pc")
+OSES = ("android", "ios", "windows", "macos")
+
+N_CAMPAIGNS = 200
+CREATIVES_PER_CAMPAIGN = 5
+N_BANNERS = 500
+N_APPS = 2_000
+
+
+def _zipf(n: int, s: float = 1.1) -> np.ndarray:
+    weights = 1.0 / np.arange(1, n + 1) ** s
+    result: np.ndarray = weights / weights.sum()
+    return result
+
+
+_VOCAB = np.array(KEYWORDS_KO + KEYWORDS_EN, dtype=object)
+_VOCAB_P = _zipf(len(_VOCAB))
+_BANNER_P = _zipf(N_BANNERS)
+_APP_P = _zipf(N_APPS)
+_DOMAIN_P = _zipf(len(DOMAINS))
+
+
+@dataclass(frozen=True)
+class Users:
+    """The users of one chunk (the same on every day)."""
+
+    adid: np.ndarray
+    bid: np.ndarray
+    age_band: np.ndarray
+    gender: np.ndarray
+    region: np.ndarray
+    device: np.ndarray
+    os: np.ndarray
+
+
+def _rng(seed: int, *parts: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, *parts]))
+
+
+def chunk_count(n_users: int) -> int:
+    return -(-n_users // CHUNK_USERS)
+
+
+def users(seed: int, chunk: int, n_users: int) -> Users:
+    """The users of ``chunk`` in a population of ``n_users``."""
+    start = chunk * CHUNK_USERS
+    size = max(0, min(CHUNK_USERS, n_users - start))
+    rng = _rng(seed, 0, chunk)
+    raw = rng.bytes(16 * size)
+    adid = np.array(
+        [str(uuid.UUID(bytes=raw[i * 16 : (i + 1) * 16], version=4)) for i in range(size)], dtype=object
+    )
+    bid = np.array([f"b{start + i:012x}" for i in range(size)], dtype=object)
+    device = rng.choice(DEVICES, size=size, p=(0.75, 0.1, 0.15))
+    phone_os = rng.choice(("android", "ios"), size=size, p=(0.7, 0.3))
+    pc_os = rng.choice(("windows", "macos"), size=size, p=(0.8, 0.2))
+    return Users(
+        adid=adid,
+        bid=bid,
+        age_band=rng.choice(AGE_BANDS, size=size, p=(0.08, 0.24, 0.24, 0.2, 0.14, 0.1)),
+        gender=rng.choice(GENDERS, size=size, p=(0.48, 0.48, 0.04)),
+        region=rng.choice(REGIONS, size=size, p=(0.3, 0.25, 0.1, 0.08, 0.06, 0.05, 0.05, 0.03, 0.08)),
+        device=device,
+        os=np.where(device == "pc", pc_os, phone_os),
+    )
+
+
+def _times(rng: np.random.Generator, day: dt.date, n: int) -> pa.Array:
+    """``n`` sorted instants of ``day`` (UTC)."""
+    micros = np.sort(rng.integers(0, 86_400_000_000, size=n)).astype("timedelta64[us]")
+    return pa.array(np.datetime64(day.isoformat(), "us") + micros, type=pa.timestamp("us", tz="UTC"))
+
+
+def _who(rng: np.random.Generator, u: Users, per_user: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    idx = np.repeat(np.arange(len(u.adid)), per_user)
+    rng.shuffle(idx)
+    return pa.array(u.adid[idx], type=pa.string()), pa.array(u.bid[idx], type=pa.string())
+
+
+def _activity(rng: np.random.Generator, n: int, active: float, mean: float) -> np.ndarray:
+    counts: np.ndarray = rng.poisson(mean, size=n) * (rng.random(n) < active)
+    return counts
+
+
+def search_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
+    u = users(seed, chunk, n_users)
+    rng = _rng(seed, day.toordinal(), chunk, 1)
+    counts = _activity(rng, len(u.adid), 0.4, 3.0)
+    n = int(counts.sum())
+    words = rng.choice(_VOCAB, size=(n, 3), p=_VOCAB_P)
+    lengths = rng.choice((1, 2, 3), size=n, p=(0.55, 0.35, 0.1))
+    queries = [" ".join(words[i, : lengths[i]]) for i in range(n)]
+    adid, bid = _who(rng, u, counts)
+    return pa.table(
+        {"adid": adid, "bid": bid, "ts": _times(rng, day, n), "query": pa.array(queries, pa.string())}
+    )
+
+
+def ad_event_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
+    u = users(seed, chunk, n_users)
+    rng = _rng(seed, day.toordinal(), chunk, 2)
+    counts = _activity(rng, len(u.adid), 0.6, 8.0)
+    n = int(counts.sum())
+    banner = rng.choice(N_BANNERS, size=n, p=_BANNER_P) + 1
+    campaign = (banner - 1) % N_CAMPAIGNS + 1
+    creative = (campaign - 1) * CREATIVES_PER_CAMPAIGN + rng.integers(1, CREATIVES_PER_CAMPAIGN + 1, size=n)
+    ctr = 0.01 + 0.04 * ((banner * 7919) % 100) / 100.0  # each banner its own click rate
+    clicked = rng.random(n) < ctr
+    event = np.where(clicked, "click", "impression")
+    cost = np.where(clicked, 0.3, 0.002).round(4)
+    adid, bid = _who(rng, u, counts)
+    return pa.table(
+        {
+            "adid": adid,
+            "bid": bid,
+            "ts": _times(rng, day, n),
+            "event": pa.array(event, pa.string()),
+            "campaign_id": pa.array(campaign, pa.int32()),
+            "creative_id": pa.array(creative, pa.int32()),
+            "banner_id": pa.array(banner, pa.int32()),
+            "cost": pa.array(cost, pa.float64()),
+        }
+    )
+
+
+def app_install_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
+    u = users(seed, chunk, n_users)
+    rng = _rng(seed, day.toordinal(), chunk, 3)
+    counts = _activity(rng, len(u.adid), 0.1, 1.2)
+    n = int(counts.sum())
+    app = rng.choice(N_APPS, size=n, p=_APP_P) + 1
+    adid, bid = _who(rng, u, counts)
+    return pa.table(
+        {
+            "adid": adid,
+            "bid": bid,
+            "ts": _times(rng, day, n),
+            "app_id": pa.array([f"app.{a:05d}" for a in app], pa.string()),
+            "app_category": pa.array([APP_CATEGORIES[a % len(APP_CATEGORIES)] for a in app], pa.string()),
+        }
+    )
+
+
+def page_visit_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
+    u = users(seed, chunk, n_users)
+    rng = _rng(seed, day.toordinal(), chunk, 4)
+    counts = _activity(rng, len(u.adid), 0.5, 4.0)
+    n = int(counts.sum())
+    domain = rng.choice(np.array(DOMAINS, dtype=object), size=n, p=_DOMAIN_P)
+    path = rng.choice(np.array(PATHS, dtype=object), size=n)
+    adid, bid = _who(rng, u, counts)
+    return pa.table(
+        {
+            "adid": adid,
+            "bid": bid,
+            "ts": _times(rng, day, n),
+            "url": pa.array([f"https://{d}{p}" for d, p in zip(domain, path, strict=True)], pa.string()),
+            "domain": pa.array(domain, pa.string()),
+            "path": pa.array(path, pa.string()),
+        }
+    )
+
+
+def conversion_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
+    u = users(seed, chunk, n_users)
+    rng = _rng(seed, day.toordinal(), chunk, 5)
+    counts = _activity(rng, len(u.adid), 0.03, 1.0)
+    n = int(counts.sum())
+    campaign = rng.choice(N_CAMPAIGNS, size=n, p=_zipf(N_CAMPAIGNS)) + 1
+    adid, bid = _who(rng, u, counts)
+    return pa.table(
+        {
+            "adid": adid,
+            "bid": bid,
+            "ts": _times(rng, day, n),
+            "campaign_id": pa.array(campaign, pa.int32()),
+            "conversion_type": pa.array(rng.choice(("purchase", "signup", "install"), size=n), pa.string()),
+            "value": pa.array(rng.gamma(2.0, 20_000.0, size=n).round(0), pa.float64()),
+        }
+    )
+
+
+def user_attributes(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
+    """The day's snapshot of every user's attributes."""
+    u = users(seed, chunk, n_users)
+    return pa.table(
+        {
+            "adid": pa.array(u.adid, pa.string()),
+            "bid": pa.array(u.bid, pa.string()),
+            "age_band": pa.array(u.age_band, pa.string()),
+            "gender": pa.array(u.gender, pa.string()),
+            "region": pa.array(u.region, pa.string()),
+            "device": pa.array(u.device, pa.string()),
+            "os": pa.array(u.os, pa.string()),
+        }
+    )
+
+
+#: Every generated table, by its warehouse name; each is ``f(seed, day, chunk, n_users)``.
+TABLES: dict[str, Callable[[int, dt.date, int, int], pa.Table]] = {
+    "search_log": search_log,
+    "ad_event_log": ad_event_log,
+    "app_install_log": app_install_log,
+    "page_visit_log": page_visit_log,
+    "conversion_log": conversion_log,
+    "user_attributes": user_attributes,
+}
