@@ -75,6 +75,7 @@ _VOCAB_P = _zipf(len(_VOCAB))
 _BANNER_P = _zipf(N_BANNERS)
 _APP_P = _zipf(N_APPS)
 _DOMAIN_P = _zipf(len(DOMAINS))
+_CAMPAIGN_P = _zipf(N_CAMPAIGNS)
 
 
 @dataclass(frozen=True)
@@ -128,70 +129,59 @@ def _times(rng: np.random.Generator, day: dt.date, n: int) -> pa.Array:
     return pa.array(np.datetime64(day.isoformat(), "us") + micros, type=pa.timestamp("us", tz="UTC"))
 
 
-def _who(rng: np.random.Generator, u: Users, per_user: np.ndarray) -> tuple[pa.Array, pa.Array]:
-    idx = np.repeat(np.arange(len(u.adid)), per_user)
+def _events(
+    seed: int, day: dt.date, chunk: int, n_users: int, *, stream: int, active: float, mean: float
+) -> tuple[np.random.Generator, int, dict[str, pa.Array]]:
+    """Who did how many events of one log on ``day``: a share ``active`` of the chunk's users,
+    Poisson(``mean``) events each. Returns the random stream for the table's own columns, the
+    event count and the columns every log has (adid, bid, ts)."""
+    u = users(seed, chunk, n_users)
+    rng = _rng(seed, day.toordinal(), chunk, stream)
+    counts = rng.poisson(mean, size=len(u.adid)) * (rng.random(len(u.adid)) < active)
+    n = int(counts.sum())
+    idx = np.repeat(np.arange(len(u.adid)), counts)
     rng.shuffle(idx)
-    return pa.array(u.adid[idx], type=pa.string()), pa.array(u.bid[idx], type=pa.string())
-
-
-def _activity(rng: np.random.Generator, n: int, active: float, mean: float) -> np.ndarray:
-    counts: np.ndarray = rng.poisson(mean, size=n) * (rng.random(n) < active)
-    return counts
+    common = {
+        "adid": pa.array(u.adid[idx], type=pa.string()),
+        "bid": pa.array(u.bid[idx], type=pa.string()),
+        "ts": _times(rng, day, n),
+    }
+    return rng, n, common
 
 
 def search_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
-    u = users(seed, chunk, n_users)
-    rng = _rng(seed, day.toordinal(), chunk, 1)
-    counts = _activity(rng, len(u.adid), 0.4, 3.0)
-    n = int(counts.sum())
+    rng, n, common = _events(seed, day, chunk, n_users, stream=1, active=0.4, mean=3.0)
     words = rng.choice(_VOCAB, size=(n, 3), p=_VOCAB_P)
     lengths = rng.choice((1, 2, 3), size=n, p=(0.55, 0.35, 0.1))
     queries = [" ".join(words[i, : lengths[i]]) for i in range(n)]
-    adid, bid = _who(rng, u, counts)
-    return pa.table(
-        {"adid": adid, "bid": bid, "ts": _times(rng, day, n), "query": pa.array(queries, pa.string())}
-    )
+    return pa.table({**common, "query": pa.array(queries, pa.string())})
 
 
 def ad_event_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
-    u = users(seed, chunk, n_users)
-    rng = _rng(seed, day.toordinal(), chunk, 2)
-    counts = _activity(rng, len(u.adid), 0.6, 8.0)
-    n = int(counts.sum())
+    rng, n, common = _events(seed, day, chunk, n_users, stream=2, active=0.6, mean=8.0)
     banner = rng.choice(N_BANNERS, size=n, p=_BANNER_P) + 1
     campaign = (banner - 1) % N_CAMPAIGNS + 1
     creative = (campaign - 1) * CREATIVES_PER_CAMPAIGN + rng.integers(1, CREATIVES_PER_CAMPAIGN + 1, size=n)
     ctr = 0.01 + 0.04 * ((banner * 7919) % 100) / 100.0  # each banner its own click rate
     clicked = rng.random(n) < ctr
-    event = np.where(clicked, "click", "impression")
-    cost = np.where(clicked, 0.3, 0.002).round(4)
-    adid, bid = _who(rng, u, counts)
     return pa.table(
         {
-            "adid": adid,
-            "bid": bid,
-            "ts": _times(rng, day, n),
-            "event": pa.array(event, pa.string()),
+            **common,
+            "event": pa.array(np.where(clicked, "click", "impression"), pa.string()),
             "campaign_id": pa.array(campaign, pa.int32()),
             "creative_id": pa.array(creative, pa.int32()),
             "banner_id": pa.array(banner, pa.int32()),
-            "cost": pa.array(cost, pa.float64()),
+            "cost": pa.array(np.where(clicked, 0.3, 0.002), pa.float64()),
         }
     )
 
 
 def app_install_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
-    u = users(seed, chunk, n_users)
-    rng = _rng(seed, day.toordinal(), chunk, 3)
-    counts = _activity(rng, len(u.adid), 0.1, 1.2)
-    n = int(counts.sum())
+    rng, n, common = _events(seed, day, chunk, n_users, stream=3, active=0.1, mean=1.2)
     app = rng.choice(N_APPS, size=n, p=_APP_P) + 1
-    adid, bid = _who(rng, u, counts)
     return pa.table(
         {
-            "adid": adid,
-            "bid": bid,
-            "ts": _times(rng, day, n),
+            **common,
             "app_id": pa.array([f"app.{a:05d}" for a in app], pa.string()),
             "app_category": pa.array([APP_CATEGORIES[a % len(APP_CATEGORIES)] for a in app], pa.string()),
         }
@@ -199,18 +189,12 @@ def app_install_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Tab
 
 
 def page_visit_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
-    u = users(seed, chunk, n_users)
-    rng = _rng(seed, day.toordinal(), chunk, 4)
-    counts = _activity(rng, len(u.adid), 0.5, 4.0)
-    n = int(counts.sum())
+    rng, n, common = _events(seed, day, chunk, n_users, stream=4, active=0.5, mean=4.0)
     domain = rng.choice(np.array(DOMAINS, dtype=object), size=n, p=_DOMAIN_P)
     path = rng.choice(np.array(PATHS, dtype=object), size=n)
-    adid, bid = _who(rng, u, counts)
     return pa.table(
         {
-            "adid": adid,
-            "bid": bid,
-            "ts": _times(rng, day, n),
+            **common,
             "url": pa.array([f"https://{d}{p}" for d, p in zip(domain, path, strict=True)], pa.string()),
             "domain": pa.array(domain, pa.string()),
             "path": pa.array(path, pa.string()),
@@ -219,17 +203,11 @@ def page_visit_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Tabl
 
 
 def conversion_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
-    u = users(seed, chunk, n_users)
-    rng = _rng(seed, day.toordinal(), chunk, 5)
-    counts = _activity(rng, len(u.adid), 0.03, 1.0)
-    n = int(counts.sum())
-    campaign = rng.choice(N_CAMPAIGNS, size=n, p=_zipf(N_CAMPAIGNS)) + 1
-    adid, bid = _who(rng, u, counts)
+    rng, n, common = _events(seed, day, chunk, n_users, stream=5, active=0.03, mean=1.0)
+    campaign = rng.choice(N_CAMPAIGNS, size=n, p=_CAMPAIGN_P) + 1
     return pa.table(
         {
-            "adid": adid,
-            "bid": bid,
-            "ts": _times(rng, day, n),
+            **common,
             "campaign_id": pa.array(campaign, pa.int32()),
             "conversion_type": pa.array(rng.choice(("purchase", "signup", "install"), size=n), pa.string()),
             "value": pa.array(rng.gamma(2.0, 20_000.0, size=n).round(0), pa.float64()),

@@ -114,7 +114,8 @@ def classpath(settings: StackSettings, name: str, coordinates: Sequence[str]) ->
         "-Dmdep.includeScope=runtime",
         f"-Dmdep.outputFile={out_file}",
     ]
-    env = {"PATH": f"{settings.java().parent}:/usr/bin:/bin", "JAVA_HOME": str(settings.java().parent.parent)}
+    java = settings.java()
+    env = {"PATH": f"{java.parent}:/usr/bin:/bin", "JAVA_HOME": str(java.parent.parent)}
     with log_file.open("w") as log:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)  # noqa: S603
     if result.returncode != 0 or not out_file.exists():

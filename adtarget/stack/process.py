@@ -119,7 +119,10 @@ def stop(pid_file: PidFile, *, timeout: float = 30.0, sig: signal.Signals = sign
     if pid_file.alive_pid() is not None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10.0
         while pid_file.alive_pid() is not None:
+            if time.monotonic() > deadline:  # e.g. stuck in uninterruptible I/O
+                raise StackError(f"{pid_file.path.stem}: pid {pid} survives SIGKILL; its PID file is kept")
             _reap(pid)
             time.sleep(0.1)
     # Children that outlived the leader in its group (a JVM's forks, airflow's workers).
