@@ -1,0 +1,69 @@
+"""The matcher as a Spark SQL table function gives the matcher's own answers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from adtarget import match_udtf
+from adtarget.matcher import MatcherError, MatchMode, Require, SegmentMatcher, SegmentRule
+from adtarget.stack.config import StackSettings
+from adtarget.stack.engines.spark import spark_env
+
+pytestmark = pytest.mark.integration
+
+RULES = [
+    SegmentRule(1, ("nike", "adidas")),
+    SegmentRule(2, ("running shoes",)),
+    SegmentRule(3, ("나이키",), mode=MatchMode.SUBSTRING),
+    SegmentRule(4, ("hotel", "jeju"), require=Require.ALL),
+    SegmentRule(5, ("shoes",), exclude=("used",)),
+    SegmentRule(6, ("'; DROP TABLE x; --",), mode=MatchMode.SUBSTRING),
+]
+LINES = [
+    "Nike RUNNING shoes",
+    "나이키운동화 할인",
+    "jeju hotel",
+    "used shoes",
+    "x'; DROP TABLE x; -- y",
+    "nothing here",
+    None,
+]
+
+
+@pytest.fixture(scope="module")
+def spark(settings: StackSettings) -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    os.environ.update(spark_env(settings))
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("adtarget-test-udtf")
+        # No metastore needed: keep this session off the shared one.
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+def test_lateral_match_segments_equals_the_matcher(spark: Any) -> None:
+    match_udtf.register(spark, RULES)
+    logs = spark.createDataFrame(list(enumerate(LINES)), "id INT, text STRING")
+    logs.createOrReplaceTempView("logs")
+    rows = spark.sql("SELECT l.id, m.segment_id FROM logs l, LATERAL match_segments(l.text) m").collect()
+    got = sorted((r.id, r.segment_id) for r in rows)
+    matcher = SegmentMatcher(RULES)
+    expected = sorted((i, s) for i, line in enumerate(LINES) if line is not None for s in matcher.match(line))
+    assert got == expected
+    assert (3, 5) not in got  # "used shoes": excluded
+    assert (4, 6) in got  # the hostile string, matched literally
+
+
+def test_a_bad_rule_fails_on_the_driver_naming_the_segment(spark: Any) -> None:
+    with pytest.raises(MatcherError, match="segment 8: pattern '\\?\\?' has nothing to match"):
+        match_udtf.register(spark, [SegmentRule(8, ("??",))])
