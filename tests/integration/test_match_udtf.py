@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +39,8 @@ LINES = [
 def spark(settings: StackSettings) -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
+    # py4j logs "Closing down clientserver connection" from __del__ after pytest closed its streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     os.environ.update(spark_env(settings))
     session = (
         SparkSession.builder.master("local[2]")
