@@ -80,10 +80,11 @@ def _key(pattern: str, mode: MatchMode) -> str:
     return substring_text(pattern)
 
 
-def _haystack(line: str, mode: MatchMode) -> str:
+def _haystack(normalized: str, mode: MatchMode) -> str:
+    """What ``mode`` searches in a line that :func:`normalize` has already normalised."""
     if mode is MatchMode.TOKEN:
-        return " " + " ".join(tokens(line)) + " "
-    return substring_text(line)
+        return " " + " ".join(_TOKEN.findall(normalized)) + " "
+    return _SPACE.sub(" ", normalized).strip()
 
 
 class SegmentMatcher:
@@ -142,8 +143,9 @@ class SegmentMatcher:
         """Segment ids whose rule the line satisfies, in ascending order."""
         found: dict[int, set[str]] = {}
         excluded: set[int] = set()
+        normalized = normalize(line)  # once per line, whatever the number of modes
         for mode, automaton in self._automata.items():
-            haystack = _haystack(line, mode)
+            haystack = _haystack(normalized, mode)
             for _end, (key, targets) in automaton.iter(haystack):
                 for index, is_exclude in targets:
                     if is_exclude:

@@ -13,6 +13,7 @@ spreads the chunks over Spark and writes them as Hive tables partitioned by ``dt
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,8 +71,33 @@ def _zipf(n: int, s: float = 1.1) -> np.ndarray:
     return result
 
 
-_VOCAB = np.array(KEYWORDS_KO + KEYWORDS_EN, dtype=object)
-_VOCAB_P = _zipf(len(_VOCAB))
+#: Words in the long tail of the search vocabulary, after the named keywords: rare product
+#: names and model codes, as real search logs have (about 200k distinct words in all).
+TAIL_WORDS = 200_000
+
+
+@functools.cache
+def vocabulary() -> np.ndarray:
+    """The search vocabulary by popularity rank: the named keywords, then a long tail of made-up
+    Korean and English words (the same on every machine: a fixed seed)."""
+    rng = np.random.default_rng(20181123)
+    hangul = rng.integers(0xAC00, 0xD7A4, size=(TAIL_WORDS, 3))
+    latin = rng.integers(ord("a"), ord("z") + 1, size=(TAIL_WORDS, 7))
+    sizes = rng.integers(2, 4, size=TAIL_WORDS)
+    tail = [
+        "".join(map(chr, hangul[i, : sizes[i]])) if i % 2 else "".join(map(chr, latin[i, : sizes[i] + 3]))
+        for i in range(TAIL_WORDS)
+    ]
+    seen = set(KEYWORDS_KO + KEYWORDS_EN)
+    unique = [w for w in dict.fromkeys(tail) if w not in seen]
+    return np.array(KEYWORDS_KO + KEYWORDS_EN + unique, dtype=object)
+
+
+@functools.cache
+def _vocabulary_p() -> np.ndarray:
+    return _zipf(len(vocabulary()))
+
+
 _BANNER_P = _zipf(N_BANNERS)
 _APP_P = _zipf(N_APPS)
 _DOMAIN_P = _zipf(len(DOMAINS))
@@ -151,7 +177,7 @@ def _events(
 
 def search_log(seed: int, day: dt.date, chunk: int, n_users: int) -> pa.Table:
     rng, n, common = _events(seed, day, chunk, n_users, stream=1, active=0.4, mean=3.0)
-    words = rng.choice(_VOCAB, size=(n, 3), p=_VOCAB_P)
+    words = rng.choice(vocabulary(), size=(n, 3), p=_vocabulary_p())
     lengths = rng.choice((1, 2, 3), size=n, p=(0.55, 0.35, 0.1))
     queries = [" ".join(words[i, : lengths[i]]) for i in range(n)]
     return pa.table({**common, "query": pa.array(queries, pa.string())})

@@ -1,0 +1,220 @@
+"""Matching log lines against many segments: our UDTF vs its peers, side by side in one run.
+
+For 100 / 1,000 / 4,000 / 10,000 segments of ~10 patterns each (words and two-word phrases,
+a fifth of the segments in substring mode), over synthetic search queries:
+
+(a) ``LATERAL match_segments(query)``: our UDTF on Spark ``local[2]``;
+(b) token split + join in plain Spark SQL, the best pure-SQL peer (single-word patterns only,
+    so it answers a smaller question than (a));
+(c) naive per-segment RLIKE: a join of lines and segments on ``query RLIKE regex``, measured
+    on a sample of the lines (it is ~1,000x slower) and reported as rows/s;
+(d) the bare matcher on one Python thread, outside Spark: the ceiling per core.
+
+Writes bench/results/segment_match.json. Run: ``make bench`` or
+``var/venv/bin/python bench/segment_match.py [--rows 1000000] [--segments 100 1000 4000 10000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from adtarget import match_udtf, synthetic
+from adtarget.matcher import MatchMode, SegmentMatcher, SegmentRule, tokens
+from adtarget.stack.config import PROJECT_ROOT, StackSettings
+from adtarget.stack.engines.spark import spark_env
+
+RESULTS = PROJECT_ROOT / "bench" / "results" / "segment_match.json"
+DAY = dt.date(2026, 11, 27)
+SEED = 42
+
+
+def log_lines(rows: int, cache: Path) -> Path:
+    """A Parquet file of ``rows`` synthetic search queries (made once, then reused)."""
+    path = cache / f"search_queries_{rows}.parquet"
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    parts, total, chunk = [], 0, 0
+    while total < rows:
+        queries = synthetic.search_log(SEED, DAY, chunk, 10**9).column("query")
+        parts.append(queries)
+        total += len(queries)
+        chunk += 1
+        print(f"  generating lines: {min(total, rows):,}/{rows:,}", end="\r", flush=True)
+    print()
+    column = pa.chunked_array([c for p in parts for c in p.chunks]).slice(0, rows)
+    pq.write_table(pa.table({"id": pa.array(np.arange(rows), pa.int64()), "query": column}), path)
+    return path
+
+
+def segments(n: int) -> list[SegmentRule]:
+    """``n`` segments of 10 patterns: words and two-word phrases among the 20,000 most searched
+    words of the synthetic vocabulary (what a campaign targets: known, not only the top)."""
+    rng = np.random.default_rng(n)
+    vocab = synthetic.vocabulary()[:20_000]
+    rules = []
+    for i in range(n):
+        words = rng.choice(vocab, size=(10, 2))
+        phrase = rng.random(10) < 0.3
+        patterns = tuple(f"{a} {b}" if p else str(a) for (a, b), p in zip(words, phrase, strict=True))
+        mode = MatchMode.SUBSTRING if i % 5 == 0 else MatchMode.TOKEN
+        rules.append(SegmentRule(i + 1, patterns, mode=mode))
+    return rules
+
+
+def bare(lines: list[str], rules: list[SegmentRule]) -> tuple[float, int]:
+    matcher = SegmentMatcher(rules)
+    t0 = time.perf_counter()
+    hits = sum(len(m) for m in matcher.match_many(lines))
+    return time.perf_counter() - t0, hits
+
+
+def timed(spark: Any, sql: str) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    count = int(spark.sql(sql).collect()[0][0])
+    return time.perf_counter() - t0, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--segments", type=int, nargs="+", default=[100, 1_000, 4_000, 10_000])
+    parser.add_argument("--rlike-rows", type=int, default=5_000, help="lines for the RLIKE peer")
+    parser.add_argument("--rlike-max-segments", type=int, default=1_000, help="skip RLIKE above this")
+    args = parser.parse_args()
+
+    settings = StackSettings()
+    os.environ.update(spark_env(settings))
+    path = log_lines(args.rows, settings.var_dir / "bench")
+    lines = pq.read_table(path).column("query").to_pylist()
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    cores = 2
+    spark = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("adtarget-bench-segment-match")
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    spark.read.parquet(str(path)).repartition(cores * 2).cache().createOrReplaceTempView("logs")
+    spark.sql("SELECT count(*) FROM logs").collect()  # materialise the cache
+    spark.table("logs").where(F.col("id") < args.rlike_rows).cache().createOrReplaceTempView("logs_sample")
+    spark.sql("SELECT count(*) FROM logs_sample").collect()
+
+    runs: list[dict[str, Any]] = []
+    for n in args.segments:
+        rules = segments(n)
+        print(f"{n:,} segments")
+        run: dict[str, Any] = {"segments": n, "rows": args.rows}
+
+        seconds, hits = bare(lines, rules)
+        run["bare_matcher"] = {
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(args.rows / seconds),
+            "hits": hits,
+        }
+        print(f"  (d) bare matcher, 1 thread: {args.rows / seconds:,.0f} rows/s")
+
+        match_udtf.register(spark, rules)
+        timed(
+            spark, "SELECT count(*) FROM logs l, LATERAL match_segments(l.query) m WHERE l.id < 20000"
+        )  # warm
+        seconds, udtf_hits = timed(spark, "SELECT count(*) FROM logs l, LATERAL match_segments(l.query) m")
+        run["udtf"] = {
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(args.rows / seconds),
+            "hits": udtf_hits,
+        }
+        print(f"  (a) UDTF via LATERAL, local[{cores}]: {args.rows / seconds:,.0f} rows/s")
+        if udtf_hits != hits:
+            raise SystemExit(f"the UDTF found {udtf_hits} memberships, the bare matcher {hits}")
+
+        single = [
+            (r.segment_id, t)
+            for r in rules
+            if r.mode is MatchMode.TOKEN
+            for p in r.patterns
+            if len(toks := tokens(p)) == 1
+            for t in toks
+        ]
+        spark.createDataFrame(single, "segment_id BIGINT, token STRING").createOrReplaceTempView("seg_tokens")
+        seconds, _ = timed(
+            spark,
+            "SELECT count(*) FROM (SELECT DISTINCT l.id, s.segment_id FROM "
+            "(SELECT id, explode(split(lower(query), ' ')) AS token FROM logs) l "
+            "JOIN seg_tokens s ON l.token = s.token)",
+        )
+        run["sql_token_join"] = {"seconds": round(seconds, 2), "rows_per_s": round(args.rows / seconds)}
+        print(f"  (b) SQL token split + join (single words only): {args.rows / seconds:,.0f} rows/s")
+
+        if n <= args.rlike_max_segments:
+            regexes = [
+                (r.segment_id, "(?i)(" + "|".join(_regex(p, r.mode) for p in r.patterns) + ")") for r in rules
+            ]
+            spark.createDataFrame(regexes, "segment_id BIGINT, regex STRING").createOrReplaceTempView(
+                "seg_regex"
+            )
+            seconds, _ = timed(
+                spark, "SELECT count(*) FROM logs_sample l JOIN seg_regex s ON l.query RLIKE s.regex"
+            )
+            run["rlike"] = {
+                "seconds": round(seconds, 2),
+                "rows": args.rlike_rows,
+                "rows_per_s": round(args.rlike_rows / seconds, 1),
+            }
+            rate = args.rlike_rows / seconds
+            print(f"  (c) naive RLIKE per segment ({args.rlike_rows:,} lines): {rate:,.1f} rows/s")
+        runs.append(run)
+
+    spark.stop()
+    result = {"cores": cores, "rows": args.rows, "runs": runs, "ratios": _ratios(runs, cores)}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["ratios"], indent=2))
+    print(f"written to {RESULTS}")
+
+
+def _regex(pattern: str, mode: MatchMode) -> str:
+    import re
+
+    if mode is MatchMode.TOKEN:
+        return r"\b" + r"\s+".join(re.escape(t) for t in tokens(pattern)) + r"\b"
+    return re.escape(pattern)
+
+
+def _ratios(runs: list[dict[str, Any]], cores: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for run in runs:
+        n = run["segments"]
+        udtf = run["udtf"]["rows_per_s"]
+        entry = {
+            "udtf_vs_bare_times_cores": round(udtf / (run["bare_matcher"]["rows_per_s"] * cores), 3),
+            "udtf_vs_sql_token_join": round(udtf / run["sql_token_join"]["rows_per_s"], 3),
+        }
+        if "rlike" in run:
+            entry["udtf_vs_rlike"] = round(udtf / run["rlike"]["rows_per_s"], 1)
+        out[str(n)] = entry
+    times = {run["segments"]: run["udtf"]["seconds"] for run in runs}
+    if len(times) > 1:
+        out["udtf_time_largest_vs_smallest"] = round(times[max(times)] / times[min(times)], 3)
+    return out
+
+
+if __name__ == "__main__":
+    main()
