@@ -38,13 +38,19 @@ ENGINE_CLASSES: tuple[type[Engine], ...] = (
 NAMES = tuple(cls.name for cls in ENGINE_CLASSES)
 
 
-def engines(settings: StackSettings, names: Iterable[str] = ()) -> list[Engine]:
-    """The named engines (all if none) plus what they require, in start order."""
-    by_name = {cls.name: cls(settings) for cls in ENGINE_CLASSES}
-    wanted = set(names) or set(NAMES)
+def _known(names: Iterable[str]) -> set[str]:
+    """The names as a set; an error naming any that is not an engine of the stack."""
+    wanted = set(names)
     unknown = wanted - set(NAMES)
     if unknown:
         raise StackError(f"unknown engine(s) {sorted(unknown)}; choose from {', '.join(NAMES)}")
+    return wanted
+
+
+def engines(settings: StackSettings, names: Iterable[str] = ()) -> list[Engine]:
+    """The named engines (all if none) plus what they require, in start order."""
+    by_name = {cls.name: cls(settings) for cls in ENGINE_CLASSES}
+    wanted = _known(names) or set(NAMES)
     pending = list(wanted)
     while pending:
         for dep in by_name[pending.pop()].requires:
@@ -105,10 +111,7 @@ def up(settings: StackSettings, names: Iterable[str] = ()) -> None:
 
 def dependents(names: Iterable[str]) -> set[str]:
     """The named engines and every engine that requires them, directly or not."""
-    wanted = set(names)
-    unknown = wanted - set(NAMES)
-    if unknown:
-        raise StackError(f"unknown engine(s) {sorted(unknown)}; choose from {', '.join(NAMES)}")
+    wanted = _known(names)
     changed = True
     while changed:
         changed = False
