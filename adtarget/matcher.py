@@ -59,7 +59,7 @@ def tokens(text: str) -> list[str]:
 
 def substring_text(text: str) -> str:
     """The normalised text that substring patterns are searched in: runs of space collapsed."""
-    return _SPACE.sub(" ", normalize(text)).strip()
+    return _haystack(normalize(text), MatchMode.SUBSTRING)
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,19 @@ class SegmentRule:
     exclude: tuple[str, ...] = ()
 
 
-def _key(pattern: str, mode: MatchMode) -> str:
-    """The string the automaton looks for; tokens are framed by spaces to hit whole tokens."""
-    if mode is MatchMode.TOKEN:
-        return " " + " ".join(tokens(pattern)) + " "
-    return substring_text(pattern)
-
-
 def _haystack(normalized: str, mode: MatchMode) -> str:
-    """What ``mode`` searches in a line that :func:`normalize` has already normalised."""
+    """What ``mode`` searches in a normalised line, and looks for of a normalised pattern.
+
+    Token mode frames the tokens with spaces, so a key hits whole tokens only.
+    """
     if mode is MatchMode.TOKEN:
         return " " + " ".join(_TOKEN.findall(normalized)) + " "
     return _SPACE.sub(" ", normalized).strip()
+
+
+def _key(pattern: str, mode: MatchMode) -> str:
+    """The string the automaton looks for: the pattern shaped exactly as lines are."""
+    return _haystack(normalize(pattern), mode)
 
 
 class SegmentMatcher:
@@ -96,7 +97,7 @@ class SegmentMatcher:
 
     def __init__(self, rules: Iterable[SegmentRule]) -> None:
         self._rules: list[SegmentRule] = []
-        # For each rule: how many distinct include keys it needs (for ALL), and its mode.
+        # For each rule: how many distinct include keys it has (all of them are needed for ALL).
         self._needed: list[int] = []
         automata: dict[MatchMode, ahocorasick.Automaton] = {}
         # key -> list of (rule index, is_exclude); one key can serve many rules.
