@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import subprocess
 import sys
 
-from adtarget import synthetic
+from adtarget import spark_submit, synthetic
 from adtarget.stack.config import StackSettings
-from adtarget.stack.engines.spark import spark_env, write_spark_conf
 
 
 def generate(
@@ -30,35 +28,10 @@ def generate(
     quiet: bool = False,
 ) -> str:
     """Run the generation job; returns its progress lines. Raises CalledProcessError on failure."""
-    write_spark_conf(settings)
-    env = dict(os.environ)
-    env.update(spark_env(settings))
-    cmd = [
-        str(settings.venv_bin / "spark-submit"),
-        "--master",
-        settings.spark_master,
-        str(settings.root / "spark" / "generate_logs.py"),
-        "--start",
-        start.isoformat(),
-        "--days",
-        str(days),
-        "--users",
-        str(users),
-        "--seed",
-        str(seed),
-    ]
+    args = ["--start", start.isoformat(), "--days", str(days), "--users", str(users), "--seed", str(seed)]
     if tables:
-        cmd += ["--tables", *tables]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
-    lines = []
-    for line in proc.stdout or ():
-        lines.append(line)
-        if not quiet:
-            print(line, end="", flush=True)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    if proc.wait() != 0:
-        raise subprocess.CalledProcessError(proc.returncode, cmd, "".join(lines), stderr)
-    return "".join(lines)
+        args += ["--tables", *tables]
+    return spark_submit.submit(settings, "generate_logs.py", args, quiet=quiet)
 
 
 def main(argv: list[str] | None = None) -> int:

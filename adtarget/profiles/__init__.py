@@ -1,0 +1,1 @@
+"""The profile store: the Cassandra data model, its migrations and the bulk loaders."""

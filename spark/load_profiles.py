@@ -1,0 +1,125 @@
+"""Spark job: load one day of the warehouse into the Cassandra profile tables.
+
+    spark-submit spark/load_profiles.py --day 2026-11-27 [--tables segment_memberships ...]
+
+For each table, ``sql/profiles/<table>.sql`` selects the day's rows (``:day`` is bound), the
+rows are hash-partitioned by the Cassandra partition key into ``--chunks`` partitions and each
+partition is written by one task (see ``adtarget.profiles.partition_writer``): grouped per user,
+bounded concurrency, rate-limited, checkpointed. Run it again with the same ``--load-id`` after a
+crash and it skips the chunks already written; run a day again and the tables end the same.
+A day older than the newest one already loaded into a table is skipped unless ``--force``.
+Cassandra is reached with ``ADTARGET_CASSANDRA_*`` (the Airflow task passes its connection).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from adtarget import hiveql
+from adtarget.profiles.config import CassandraSettings, cluster
+from adtarget.profiles.loader import LoadState
+from adtarget.profiles.partition_writer import TableLoad, partition_key, write_partition
+from adtarget.profiles.tables import PROFILE_TABLES
+
+#: Every table the job can load, in load order (ids first: the API resolves BIDs with it).
+TABLES = ("ids_by_bid", *(t.name for t in PROFILE_TABLES))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Load one day of the warehouse into Cassandra.")
+    parser.add_argument("--day", type=dt.date.fromisoformat, required=True, help="the day, YYYY-MM-DD")
+    parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=TABLES, metavar="TABLE")
+    parser.add_argument("--load-id", help="checkpoint name (default: profiles-<day>); reuse it to resume")
+    parser.add_argument("--chunks", type=int, default=16, help="partitions, each a checkpointed chunk")
+    parser.add_argument("--concurrency", type=int, default=64, help="writes in flight per task")
+    parser.add_argument("--rate", type=float, default=0.0, help="rows/s for the whole load (0: no limit)")
+    parser.add_argument("--force", action="store_true", help="load even if a newer day is loaded")
+    parser.add_argument("--restart", action="store_true", help="forget checkpoints: write every chunk")
+    args = parser.parse_args(argv)
+    if args.chunks < 1 or args.concurrency < 1 or args.rate < 0:
+        parser.error(
+            f"--chunks and --concurrency must be >= 1 and --rate >= 0 "
+            f"(got {args.chunks}, {args.concurrency}, {args.rate})"
+        )
+    return args
+
+
+def extract(spark: SparkSession, table: str, day: str, chunks: int) -> DataFrame:
+    """The day's rows of ``table``, one partition per chunk, sorted by the partition key."""
+    query = hiveql.load(f"profiles/{table}.sql")[0]
+    key = partition_key(table)
+    return spark.sql(query, args={"day": day}).repartition(chunks, key).sortWithinPartitions(key)
+
+
+def load_table(spark: SparkSession, load: TableLoad, chunks: int) -> list[dict[str, Any]]:
+    """Write every chunk of one table; returns the per-chunk reports."""
+    frame = extract(spark, load.table, load.day, chunks)
+    load = TableLoad(**{**load.__dict__, "columns": tuple(frame.columns)})
+
+    def write(index: int, rows: Any) -> Any:
+        yield write_partition(load, index, (row.asDict() for row in rows))
+
+    return frame.rdd.mapPartitionsWithIndex(write).collect()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    day = args.day.isoformat()
+    load_id = args.load_id or f"profiles-{day}"
+    settings = CassandraSettings()
+    spark = SparkSession.builder.appName(f"load_profiles {day}").enableHiveSupport().getOrCreate()
+    parallelism = spark.sparkContext.defaultParallelism
+    summary: dict[str, Any] = {"day": day, "load_id": load_id, "tables": {}}
+    with cluster(settings) as c:
+        session = c.connect(settings.keyspace)
+        state = LoadState(session)
+        for table in args.tables:
+            if not args.force and state.is_stale(table, day):
+                print(
+                    f"load_profiles: {table}: skipped, {state.newest(table)} is newer than {day}", flush=True
+                )
+                summary["tables"][table] = {"skipped": "newer day loaded"}
+                continue
+            if args.restart:
+                from adtarget.profiles.loader import Checkpoints
+
+                Checkpoints(session, f"{load_id}:{table}").reset()
+            started = time.monotonic()
+            load = TableLoad(
+                settings=settings,
+                table=table,
+                columns=(),
+                load_id=load_id,
+                day=day,
+                concurrency=args.concurrency,
+                rate=args.rate / parallelism if args.rate else 0.0,
+            )
+            reports = load_table(spark, load, args.chunks)
+            state.record(table, day, load_id)
+            rows = sum(r["rows"] for r in reports)
+            seconds = time.monotonic() - started
+            summary["tables"][table] = {
+                "rows": rows,
+                "chunks_written": sum(not r["skipped"] for r in reports),
+                "chunks_skipped": sum(r["skipped"] for r in reports),
+                "seconds": round(seconds, 2),
+            }
+            print(
+                f"load_profiles: {table}: {rows} rows in {seconds:.1f}s "
+                f"({summary['tables'][table]['chunks_skipped']}/{args.chunks} chunks already done)",
+                flush=True,
+            )
+    print(json.dumps(summary), flush=True)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
