@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = CassandraSettings()
     spark = SparkSession.builder.appName(f"load_profiles {day}").enableHiveSupport().getOrCreate()
     parallelism = spark.sparkContext.defaultParallelism
+    # The warehouse tables this job reads exist even before their first writer ran.
+    for ddl in (*hiveql.load("warehouse/logs.sql"), *hiveql.load("warehouse/segments.sql")):
+        spark.sql(ddl)
     summary: dict[str, Any] = {"day": day, "load_id": load_id, "tables": {}}
     with cluster(settings) as c:
         session = c.connect(settings.keyspace)

@@ -9,6 +9,7 @@ clock, so they are tested without Cassandra.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -74,7 +75,7 @@ def percentile(samples: Sequence[float], q: float) -> float:
     if not samples:
         raise ValueError("percentile of no samples")
     ordered = sorted(samples)
-    rank = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))
     return ordered[rank]
 
 

@@ -18,5 +18,10 @@ def test_dagbag_has_no_import_errors(settings: StackSettings) -> None:
     assert sorted(dag.task_ids) == ["cassandra", "hiveserver2", "kafka", "smtp"]
     assert dag.catchup is False
 
+    load = bag.get_dag("profile_load")
+    assert load is not None
+    assert load.task_ids == ["load"]
+    assert set(load.params) == {"day", "rate", "force"}
+
 
 pytestmark = pytest.mark.integration

@@ -17,6 +17,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from adtarget.profiles.config import CassandraSettings
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engine import Engine, Launch
 from adtarget.stack.engines.spark import spark_env, write_spark_conf
@@ -105,7 +106,8 @@ def connections(settings: StackSettings) -> dict[str, dict[str, Any]]:
             "conn_type": "cassandra",
             "host": s.host,
             "port": s.cassandra_port,
-            # No keyspace yet: the profile store's migrations create it and set it here.
+            # The profile keyspace, created by the migrations when Cassandra starts.
+            "schema": CassandraSettings().keyspace,
         },
         "kafka_default": {
             "conn_type": "kafka",

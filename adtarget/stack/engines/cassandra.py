@@ -185,3 +185,12 @@ class Cassandra(Engine):
             return row is not None
         finally:
             cluster.shutdown()
+
+    def after_start(self) -> None:
+        """Create the profile keyspace and apply its migrations (idempotent)."""
+        from adtarget.profiles import migrations
+        from adtarget.profiles.config import CassandraSettings, cluster
+
+        profile = CassandraSettings(hosts=[self.settings.host], port=self.settings.cassandra_port)
+        with cluster(profile) as c:
+            migrations.migrate(c.connect(), profile)

@@ -1,0 +1,46 @@
+"""The profile_load DAG, triggered with params through Airflow's REST API, fills Cassandra."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from adtarget import synthetic, testdata
+from adtarget.airflow_client import AirflowApiError, AirflowClient
+from adtarget.profiles.config import CassandraSettings, cluster
+from adtarget.stack.config import StackSettings
+from adtarget.stack.engines.airflow import ADMIN_USER, admin_password
+
+pytestmark = pytest.mark.e2e
+
+DAY = dt.date(2003, 3, 3)
+USERS = 1_000
+SEED = 5
+
+
+def test_profile_load_run_loads_the_day_through_cassandra_default(
+    stack: Callable[..., None], settings: StackSettings
+) -> None:
+    stack()
+    testdata.generate(settings, start=DAY, users=USERS, seed=SEED, tables=["user_attributes"], quiet=True)
+    with AirflowClient(
+        f"http://{settings.host}:{settings.airflow_port}", ADMIN_USER, admin_password(settings)
+    ) as api:
+        api.wait_for_dag("profile_load", timeout=180)
+        api.set_paused("profile_load", False)  # its scheduled run of yesterday may run too
+        with pytest.raises(AirflowApiError, match="not-a-day"):
+            api.trigger("profile_load", {"day": "not-a-day", "rate": 0})  # refused by the trigger form
+        run_id = api.trigger("profile_load", {"day": DAY.isoformat(), "rate": 0, "force": True})
+        state = api.wait_for_run("profile_load", run_id, timeout=900)
+    assert state == "success"
+
+    users = synthetic.users(SEED, 0, USERS)
+    profile = CassandraSettings()
+    with cluster(profile) as c:
+        session = c.connect(profile.keyspace)
+        select = session.prepare("SELECT region, updated_day FROM geo WHERE adid = ?")
+        for i in (0, 999):
+            row = session.execute(select, (str(users.adid[i]),)).one()
+            assert (row.region, row.updated_day) == (users.region[i], DAY.isoformat())
