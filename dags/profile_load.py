@@ -2,12 +2,12 @@
 
 Daily. ``spark/load_profiles.py`` reads the day's rows per table (``sql/profiles``), writes them
 grouped per user with bounded concurrency and a rate cap, and checkpoints each chunk: a retry
-resumes where the failed try stopped, a re-run of the day leaves the tables as they were, and a
+of a run resumes where the failed try stopped, a re-run of the day leaves the tables as they were, and a
 backfill of an older day does not overwrite a newer one. Cassandra is reached through the
 ``cassandra_default`` connection (host, port, schema = keyspace). The rate cap is the DAG param
 ``rate`` (rows/s, 0 = none); a manual run names its day with the param ``day`` (``force``
-loads it even if a newer day is loaded). A day with no rows in the warehouse fails the task,
-which retries.
+loads it even if a newer day is loaded). The load waits (rescheduled, no slot held) until the
+day's user attributes are in the warehouse; one load writes at a time.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ ALERT_TO = "data-oncall@localhost"
     schedule="@daily",
     start_date=datetime(2026, 11, 1),
     catchup=False,
-    max_active_runs=1,
+    # Runs may wait for their day side by side; the load task itself runs one at a time.
+    max_active_runs=3,
     tags=["profiles", "cassandra"],
     params={
         "day": Param(None, type=["null", "string"], format="date", description="day to load (default: ds)"),
@@ -45,16 +46,24 @@ ALERT_TO = "data-oncall@localhost"
     ),
 )
 def profile_load() -> None:
-    @task
-    def load(data_interval_start: Any = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        from adtarget.profiles.task import load_day_task
+    @task.sensor(mode="reschedule", poke_interval=300, timeout=12 * 3600)
+    def day_in_warehouse(data_interval_start: Any = None, params: dict[str, Any] | None = None) -> bool:
+        from adtarget.profiles.task import day_in_warehouse, run_day
+
+        return day_in_warehouse(run_day(params, data_interval_start))
+
+    @task(max_active_tis_per_dag=1)
+    def load(
+        run_id: str | None = None, data_interval_start: Any = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        from adtarget.profiles.task import load_day_task, run_day
 
         params = params or {}
-        # A scheduled run loads the day its interval covers (yesterday), never the running day.
-        day = params.get("day") or (data_interval_start and data_interval_start.date().isoformat())
-        return load_day_task(day, rate=float(params.get("rate", 0)), force=bool(params.get("force")))
+        day = run_day(params, data_interval_start)
+        rate, force = float(params.get("rate", 0)), bool(params.get("force"))
+        return load_day_task(day, run_id=run_id or "manual", rate=rate, force=force)
 
-    load()
+    day_in_warehouse() >> load()
 
 
 profile_load()

@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from adtarget import hiveql
 from adtarget.profiles.config import CassandraSettings, cluster
-from adtarget.profiles.loader import LoadState
+from adtarget.profiles.loader import Checkpoints, LoadState
 from adtarget.profiles.partition_writer import TableLoad, partition_key, write_partition
 from adtarget.profiles.tables import PROFILE_TABLES
 
@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = CassandraSettings()
     spark = SparkSession.builder.appName(f"load_profiles {day}").enableHiveSupport().getOrCreate()
     parallelism = spark.sparkContext.defaultParallelism
+    # A day of one table is small next to Spark's default of 200 shuffle partitions per GROUP BY.
+    spark.conf.set("spark.sql.shuffle.partitions", str(max(args.chunks, parallelism * 2)))
     # The warehouse tables this job reads exist even before their first writer ran.
     for ddl in (*hiveql.load("warehouse/logs.sql"), *hiveql.load("warehouse/segments.sql")):
         spark.sql(ddl)
@@ -90,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 summary["tables"][table] = {"skipped": "newer day loaded"}
                 continue
+            checkpoints = Checkpoints(session, f"{load_id}:{table}")
             if args.restart:
-                from adtarget.profiles.loader import Checkpoints
-
-                Checkpoints(session, f"{load_id}:{table}").reset()
+                checkpoints.reset()
+            elif len(checkpoints.done()) >= args.chunks:
+                print(f"load_profiles: {table}: all {args.chunks} chunks already done", flush=True)
+                summary["tables"][table] = {"rows": 0, "chunks_written": 0, "chunks_skipped": args.chunks}
+                continue
             started = time.monotonic()
             load = TableLoad(
                 settings=settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from adtarget.profiles import migrations
@@ -10,25 +11,58 @@ from adtarget.profiles.config import cluster, settings_from_connection
 from adtarget.profiles.job import load_day
 from adtarget.stack.config import StackSettings
 
+SNAPSHOT_ROWS = "SELECT count(*) FROM adtarget.user_attributes WHERE dt = %(dt)s"
 
-def load_day_task(
-    ds: str | None, *, rate: float = 0.0, force: bool = False, conn_id: str = "cassandra_default"
-) -> dict[str, Any]:
-    """Apply pending migrations, then load day ``ds``; returns the load's summary (an XCom).
 
-    The load id is the day, so Airflow's retries resume from the last checkpointed chunk.
-    """
+def parse_day(ds: str | None) -> dt.date:
+    """The day of a run, from its param or data interval; an error names the bad value."""
     if not ds:
         raise ValueError("day: a manual run needs the param 'day' (YYYY-MM-DD); the run has no logical date")
     try:
-        day = dt.date.fromisoformat(ds)
+        return dt.date.fromisoformat(ds)
     except ValueError:
         raise ValueError(f"day: {ds!r} is not a date (YYYY-MM-DD)") from None
+
+
+def run_day(params: Mapping[str, Any] | None, data_interval_start: Any) -> str:
+    """The day a run loads: the ``day`` param, else the day its data interval starts on
+    (a scheduled daily run loads yesterday, never the day still running)."""
+    day = (params or {}).get("day") or (data_interval_start and data_interval_start.date().isoformat())
+    return parse_day(day).isoformat()
+
+
+def day_in_warehouse(ds: str | None, conn_id: str = "hiveserver2_default") -> bool:
+    """True once the day's user attributes snapshot is in the warehouse (over HiveServer2)."""
+    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+
+    day = parse_day(ds).isoformat()
+    # The hook's get_records() turns ``parameters`` into hive_conf SETs; bind on the cursor instead.
+    conn = HiveServer2Hook(hiveserver2_conn_id=conn_id).get_conn()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(SNAPSHOT_ROWS, {"dt": day})
+        rows = cursor.fetchall()
+    finally:
+        conn.close()
+    return bool(rows and rows[0][0])
+
+
+def load_day_task(
+    ds: str | None,
+    *,
+    run_id: str,
+    rate: float = 0.0,
+    force: bool = False,
+    conn_id: str = "cassandra_default",
+) -> dict[str, Any]:
+    """Apply pending migrations, then load day ``ds``; returns the load's summary (an XCom).
+
+    The load id is the day and the DAG run: a retry of the run resumes from its last
+    checkpointed chunk, a new run of the day writes it all again.
+    """
+    day = parse_day(ds)
     cassandra = settings_from_connection(conn_id)
     with cluster(cassandra) as c:
         migrations.migrate(c.connect(), cassandra)
-    summary = load_day(StackSettings(), day, cassandra=cassandra, rate=rate, force=force)
-    loaded = [t for t in summary["tables"].values() if "rows" in t]
-    if loaded and not any(t["rows"] or t["chunks_skipped"] for t in loaded):
-        raise LookupError(f"day: {ds} has no rows in the warehouse yet (nothing was loaded)")
-    return summary
+    load_id = f"profiles-{day.isoformat()}-{run_id}"
+    return load_day(StackSettings(), day, cassandra=cassandra, load_id=load_id, rate=rate, force=force)

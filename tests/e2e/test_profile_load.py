@@ -25,6 +25,13 @@ def test_profile_load_run_loads_the_day_through_cassandra_default(
 ) -> None:
     stack()
     testdata.generate(settings, start=DAY, users=USERS, seed=SEED, tables=["user_attributes"], quiet=True)
+    users = synthetic.users(SEED, 0, USERS)
+    checked = [str(users.adid[i]) for i in (0, 999)]
+    profile = CassandraSettings()
+    with cluster(profile) as c:
+        session = c.connect(profile.keyspace)
+        for adid in checked:  # so only this run can have written them
+            session.execute(session.prepare("DELETE FROM geo WHERE adid = ?"), (adid,))
     with AirflowClient(
         f"http://{settings.host}:{settings.airflow_port}", ADMIN_USER, admin_password(settings)
     ) as api:
@@ -36,8 +43,6 @@ def test_profile_load_run_loads_the_day_through_cassandra_default(
         state = api.wait_for_run("profile_load", run_id, timeout=900)
     assert state == "success"
 
-    users = synthetic.users(SEED, 0, USERS)
-    profile = CassandraSettings()
     with cluster(profile) as c:
         session = c.connect(profile.keyspace)
         select = session.prepare("SELECT region, updated_day FROM geo WHERE adid = ?")
