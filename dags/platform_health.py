@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import dag, task
 
 from adtarget import health
-
-ALERT_TO = "data-oncall@localhost"
+from adtarget.alerts import failure_mail
 
 
 @dag(
@@ -29,11 +27,7 @@ ALERT_TO = "data-oncall@localhost"
         "retry_delay": timedelta(seconds=30),
         "execution_timeout": timedelta(minutes=2),
     },
-    on_failure_callback=SmtpNotifier(
-        to=ALERT_TO,
-        smtp_conn_id="smtp_default",
-        subject="[adtarget] platform_health failed: {{ dag_run.run_id }}",
-    ),
+    on_failure_callback=failure_mail("platform_health"),
 )
 def platform_health() -> None:
     @task

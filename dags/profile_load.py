@@ -15,10 +15,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Param, dag, task
 
-ALERT_TO = "data-oncall@localhost"
+from adtarget.alerts import failure_mail
 
 
 @dag(
@@ -39,11 +38,7 @@ ALERT_TO = "data-oncall@localhost"
         "retry_delay": timedelta(minutes=1),
         "execution_timeout": timedelta(hours=2),
     },
-    on_failure_callback=SmtpNotifier(
-        to=ALERT_TO,
-        smtp_conn_id="smtp_default",
-        subject="[adtarget] profile_load failed: {{ dag_run.run_id }}",
-    ),
+    on_failure_callback=failure_mail("profile_load"),
 )
 def profile_load() -> None:
     @task.sensor(mode="reschedule", poke_interval=300, timeout=12 * 3600)

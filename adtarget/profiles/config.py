@@ -8,10 +8,12 @@ contact points, the keyspace and its replication are configured in one place. In
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adtarget.settings_types import CommaList
 
 if TYPE_CHECKING:
     from cassandra.cluster import Cluster
@@ -23,7 +25,7 @@ class CassandraSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ADTARGET_CASSANDRA_", extra="forbid")
 
     #: Contact points (comma-separated in the environment); any node of the ring will do.
-    hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
+    hosts: CommaList = Field(default_factory=lambda: ["127.0.0.1"])
     #: The native protocol port.
     port: int = 9042
     #: Keyspace of the profile tables.
@@ -39,13 +41,6 @@ class CassandraSettings(BaseSettings):
     username: str | None = None
     password: str | None = None
     connect_timeout: float = Field(default=5.0, gt=0)
-
-    @field_validator("hosts", mode="before")
-    @classmethod
-    def _split_hosts(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [h.strip() for h in value.split(",") if h.strip()]
-        return value
 
     @field_validator("keyspace")
     @classmethod
@@ -102,19 +97,30 @@ def settings_from_connection(conn_id: str = "cassandra_default") -> CassandraSet
     return CassandraSettings(**values)  # type: ignore[arg-type]
 
 
-def cluster(settings: CassandraSettings, *, request_timeout: float = 10.0) -> Cluster:
+def cluster(
+    settings: CassandraSettings,
+    *,
+    request_timeout: float = 10.0,
+    reconnect_delay: float | None = None,
+    dict_rows: bool = False,
+) -> Cluster:
     """A driver cluster with token-aware routing over a DC-aware round robin.
 
     Token-aware routing sends each statement to a replica of its partition, which saves a hop
     per write on a ring; the driver computes the token from the bound partition key.
+    ``reconnect_delay`` retries a lost node every that many seconds (a server wants it back
+    soon) instead of the driver's exponential backoff up to ten minutes. ``dict_rows`` returns
+    rows as dicts instead of named tuples.
     """
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+    from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
+    from cassandra.query import dict_factory
 
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.local_dc)),
         request_timeout=request_timeout,
+        **({"row_factory": dict_factory} if dict_rows else {}),
     )
     auth = (
         PlainTextAuthProvider(username=settings.username, password=settings.password or "")
@@ -129,4 +135,9 @@ def cluster(settings: CassandraSettings, *, request_timeout: float = 10.0) -> Cl
         connect_timeout=settings.connect_timeout,
         control_connection_timeout=settings.connect_timeout,
         protocol_version=5,
+        **(
+            {"reconnection_policy": ConstantReconnectionPolicy(reconnect_delay, max_attempts=None)}
+            if reconnect_delay
+            else {}
+        ),
     )

@@ -28,6 +28,7 @@ class RateLimiter:
         rate: float,
         *,
         burst: float = 0.1,
+        full: bool = False,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -37,7 +38,8 @@ class RateLimiter:
         self._burst = burst
         self._clock = clock
         self._sleep = sleep
-        self._tokens = 0.0
+        # Empty at first (a load ramps up), or full (a server's bucket accepts its first burst).
+        self._tokens = max(rate * burst, 1.0) if full else 0.0
         self._last = clock()
         self._lock = threading.Lock()
 
@@ -55,6 +57,15 @@ class RateLimiter:
         cap = max(self._rate * self._burst, 1.0)
         self._tokens = min(cap, self._tokens + (now - self._last) * self._rate)
         self._last = now
+
+    def try_acquire(self, n: float = 1.0) -> bool:
+        """Take ``n`` tokens if they are there now; never waits."""
+        with self._lock:
+            self._refill()
+            if self._tokens < n:
+                return False
+            self._tokens -= n
+            return True
 
     def acquire(self, n: float = 1.0) -> float:
         """Take ``n`` tokens, sleeping as long as needed; returns the seconds slept."""

@@ -77,3 +77,12 @@ def test_the_absolute_ceiling_caps_a_slow_baseline() -> None:
     control = AdaptiveRate(rate=1000, floor=100, maximum=5000, step=100, baseline=0.050, ceiling=0.020)
     assert control.limit() == 0.020
     assert control.update([0.030] * 20) == 500
+
+
+def test_try_acquire_never_waits_and_refuses_beyond_the_burst() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(10, burst=1.0, full=True, clock=clock, sleep=clock.sleep)
+    assert [limiter.try_acquire() for _ in range(12)] == [True] * 10 + [False] * 2
+    assert clock.now == 0.0
+    clock.now = 0.5
+    assert sum(limiter.try_acquire() for _ in range(10)) == 5

@@ -1,0 +1,254 @@
+"""The profile API under open-loop load: concurrent fan-out vs the seed's sequential reads.
+
+For each mode, ``python -m serving`` is started (``SERVING_WORKERS`` workers) over a keyspace of
+``--profiles`` users with a row in each of the 12 tables (loaded once and kept between runs),
+then requests for random users are sent at fixed offered rates (100, 300, 500, 1,000 req/s by
+default) for ``--seconds`` each. Latency is measured from each request's *scheduled* send time,
+so a slow server cannot hide its queueing (no coordinated omission). Reported per mode and
+rate: achieved throughput, p50/p95/p99, the share of answers over 100 ms, partial and error
+shares; the highest rate whose p99 stays under 50 ms; and the goal checks of issue 6.
+
+Writes bench/results/profile_api.json. Needs Cassandra up. Run: ``make bench`` or
+``var/venv/bin/python bench/profile_api.py [--profiles 1000000] [--rates 100 300 500 1000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from adtarget.profiles import migrations
+from adtarget.profiles.config import CassandraSettings, cluster, settings_env
+from adtarget.profiles.throttle import percentile
+from adtarget.profiles.writer import BulkWriter
+from adtarget.stack.config import PROJECT_ROOT
+
+RESULTS = PROJECT_ROOT / "bench" / "results" / "profile_api.json"
+KEYSPACE = "adtarget_bench_api"
+TOKEN = "bench-" + uuid.uuid4().hex
+STATE = "bench_profiles"
+
+INSERTS = {
+    "demographics": "INSERT INTO demographics (adid, age_band, gender) VALUES (?, '25-34', 'f')",
+    "segment_memberships": "INSERT INTO segment_memberships (adid, segments, loaded_day) VALUES (?, ?, 'd')",
+    "interests": "INSERT INTO interests (adid, category, score) VALUES (?, 'travel', 0.5)",
+    "search_keywords": "INSERT INTO search_keywords (adid, keyword, searches) VALUES (?, 'jeju hotel', 2)",
+    "banner_clicks": "INSERT INTO banner_clicks (adid, banner_id, clicks) VALUES (?, 7, 1)",
+    "app_installs": "INSERT INTO app_installs (adid, app_id, category) VALUES (?, 'app.00001', 'game')",
+    "conversions": "INSERT INTO conversions (adid, campaign_id, conversions, value) VALUES (?, 4, 1, 9.0)",
+    "devices": "INSERT INTO devices (adid, device, os) VALUES (?, 'phone', 'android')",
+    "geo": "INSERT INTO geo (adid, region) VALUES (?, 'seoul')",
+    "frequency_caps": "INSERT INTO frequency_caps (adid, day, campaign_id, impressions) VALUES (?, 'd', 4, 1)",  # noqa: E501
+    "last_seen": "INSERT INTO last_seen (adid, source) VALUES (?, 'ad')",
+}
+COUNTER = (
+    "UPDATE ad_counters SET impressions = impressions + 5, clicks = clicks + 1"
+    " WHERE adid = ? AND campaign_id = 4"
+)
+
+
+def adid(i: int) -> str:
+    return str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15) % (1 << 128) or 1))
+
+
+def ensure_profiles(settings: CassandraSettings, n: int) -> float:
+    """Load ``n`` profiles unless this keyspace already holds them; returns the load's seconds."""
+    from cassandra.query import BatchStatement, BatchType
+
+    with cluster(settings) as c:
+        session = c.connect()
+        migrations.migrate(session, settings)
+        session.set_keyspace(settings.keyspace)
+        row = session.execute(session.prepare("SELECT day FROM load_state WHERE name = ?"), (STATE,)).one()
+        if row is not None and row.day == str(n):
+            print(f"profiles: {n:,} already loaded in {settings.keyspace}")
+            return 0.0
+        inserts = {t: session.prepare(q) for t, q in INSERTS.items()}
+        counter = session.prepare(COUNTER)
+        writer = BulkWriter(session, concurrency=256)
+        started = time.perf_counter()
+        for i in range(n):
+            key = adid(i)
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)  # one partition key, one replica set
+            for table, statement in inserts.items():
+                batch.add(
+                    statement,
+                    (key, {i % 4000: 1, (i * 7) % 4000: 1}) if table == "segment_memberships" else (key,),
+                )
+            writer.submit(batch, 11)
+            writer.submit(counter.bind((key,)), 1)
+            if i % 20_000 == 0:
+                print(f"\rprofiles: {i:,}/{n:,}", end="", flush=True)
+        writer.flush()
+        seconds = time.perf_counter() - started
+        session.execute(
+            session.prepare("INSERT INTO load_state (name, day, load_id) VALUES (?, ?, 'bench')"),
+            (STATE, str(n)),
+        )
+        print(f"\rprofiles: {n:,} loaded in {seconds:.0f}s")
+        return seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    settings: CassandraSettings, fanout: str, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        **settings_env(settings),
+        "SERVING_PORT": str(port),
+        "SERVING_TOKENS": TOKEN,
+        "SERVING_WORKERS": str(workers),
+        "SERVING_FANOUT": fanout,
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "serving"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as resp:  # noqa: S310 - loopback
+                if resp.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("the profile API did not become ready in 60 s")
+
+
+async def offered_load(base: str, rate: float, seconds: float, users: int) -> dict[str, Any]:
+    """Send ``rate`` req/s for ``seconds`` on a fixed schedule; latency from the schedule."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    partial = 0
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    rnd = random.Random(7)  # noqa: S311 - load generation
+    connector = aiohttp.TCPConnector(limit=2_000)
+    async with aiohttp.ClientSession(base_url=base, connector=connector, headers=headers) as http:
+
+        async def one(scheduled: float, key: str) -> None:
+            nonlocal partial
+            try:
+                async with http.get(f"/v1/profiles/{key}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                    body = await resp.read()
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                    if resp.status == 200 and b'"partial":true' in body:
+                        partial += 1
+            except (aiohttp.ClientError, TimeoutError):
+                statuses[0] = statuses.get(0, 0) + 1
+            latencies.append(time.perf_counter() - scheduled)
+
+        total = int(rate * seconds)
+        start = time.perf_counter() + 0.05
+        tasks = []
+        for i in range(total):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled, adid(rnd.randrange(users)))))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    n = len(latencies)
+    return {
+        "offered_rps": rate,
+        "achieved_rps": round(n / elapsed, 1),
+        "requests": n,
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "over_100ms_ratio": round(sum(x > 0.1 for x in latencies) / n, 5),
+        "partial_ratio": round(partial / n, 5),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", type=int, default=1_000_000)
+    parser.add_argument("--rates", type=float, nargs="+", default=[100, 300, 500, 1000])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per offered rate")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    settings = CassandraSettings(keyspace=KEYSPACE)
+    load_seconds = ensure_profiles(settings, args.profiles)
+    result: dict[str, Any] = {
+        "profiles": args.profiles,
+        "profiles_load_seconds": round(load_seconds, 1),
+        "workers": args.workers,
+        "seconds_per_rate": args.seconds,
+        "modes": {},
+    }
+    for fanout in ("concurrent", "sequential"):
+        proc, base = start_server(settings, fanout, args.workers)
+        try:
+            asyncio.run(offered_load(base, 50, 2, args.profiles))  # warm connections and caches
+            runs = []
+            for rate in args.rates:
+                run = asyncio.run(offered_load(base, rate, args.seconds, args.profiles))
+                runs.append(run)
+                print(
+                    f"{fanout:>10} {rate:>6.0f} req/s: p50 {run['p50_ms']:.1f} p95 {run['p95_ms']:.1f} "
+                    f"p99 {run['p99_ms']:.1f} ms, >100 ms {run['over_100ms_ratio']:.3%}, "
+                    f"partial {run['partial_ratio']:.2%}, achieved {run['achieved_rps']}",
+                    flush=True,
+                )
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        under_50 = [r["offered_rps"] for r in runs if r["p99_ms"] < 50]
+        result["modes"][fanout] = {
+            "runs": runs,
+            "highest_rps_with_p99_under_50ms": max(under_50, default=None),
+        }
+
+    conc = {r["offered_rps"]: r for r in result["modes"]["concurrent"]["runs"]}
+    seq = {r["offered_rps"]: r for r in result["modes"]["sequential"]["runs"]}
+    first = min(conc)
+    at300 = conc.get(300.0)
+    result["goals"] = {
+        "p99_under_20ms_at_300": None if at300 is None else at300["p99_ms"] < 20,
+        "timeouts_under_0.1pct_at_300": None if at300 is None else at300["over_100ms_ratio"] < 0.001,
+        f"sequential_p50_over_concurrent_p50_at_{first:g}": round(
+            seq[first]["p50_ms"] / conc[first]["p50_ms"], 2
+        ),
+    }
+    print(json.dumps(result["goals"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
