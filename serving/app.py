@@ -10,7 +10,6 @@ An unknown user (every table answered, none holds a row) is a 404, so the ad ser
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,7 +31,6 @@ from serving.store import ProfileRead, ProfileStore, StoreUnavailable
 #: Slower than this, the ad server has already counted the answer as a timeout.
 AD_SERVER_TIMEOUT = 0.100
 MAX_BID_LENGTH = 64
-SWITCH_INTERVAL = 0.0005
 #: Time kept back from the deadline to build and send the answer (measured: 2-6 ms on the
 #: 2-core bench machine), so the answer leaves by the deadline rather than a few ms after it.
 RESPONSE_RESERVE = 0.005
@@ -215,10 +213,6 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # The driver's I/O thread hands each row set to the event loop; with Python's default
-        # 5 ms GIL switch interval every hand-over can wait that long (p99 of a fan-out 50 ms
-        # instead of 27 ms in bench/profile_api.py's setting). 0.5 ms keeps hand-overs short.
-        sys.setswitchinterval(SWITCH_INTERVAL)
         await store.start()
         try:
             yield

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from adtarget.profiles.tables import PROFILE_TABLES, ProfileTable
 from adtarget.stack import registry
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.cassandra import Cassandra
-from serving.store import ProfileStore, _settle
+from serving.store import ProfileStore
 
 pytestmark = pytest.mark.integration
 
@@ -211,14 +212,15 @@ class SlowTableStore(ProfileStore):
 
     slow = "ad_counters"
 
-    def _execute(self, statement: Any, key: str) -> asyncio.Future[Any]:
-        real = super()._execute(statement, key)
-        if statement is not self._selects.get(self.slow):
-            return real
-        loop = asyncio.get_running_loop()
-        late: asyncio.Future[Any] = loop.create_future()
-        real.add_done_callback(lambda f: loop.call_later(0.5, _settle, late, f.result(), None))
-        return late
+    def _send(self, table: str, adid: str, ok: Any, failed: Any) -> None:
+        if table != self.slow:
+            super()._send(table, adid, ok, failed)
+            return
+
+        def late(rows: Any, name: str) -> None:
+            threading.Timer(0.5, ok, (rows, name)).start()
+
+        super()._send(table, adid, late, failed)
 
 
 def test_one_slow_table_is_reported_missing_and_the_rest_arrive(cassandra: CassandraSettings) -> None:
