@@ -29,7 +29,10 @@ def start_time(pid: int) -> str | None:
         return None
     # The command name (field 2) may hold spaces and parentheses; fields after it are clean.
     fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] == "Z":  # a zombie has exited; its parent has just not reaped it
+    # A zombie has exited and its parent has just not reaped it. But a JVM's main thread can
+    # exit first while its other threads still shut down (holding its ports): the leader then
+    # shows "Z" with num_threads (field 20) above one, and the process is still alive.
+    if fields[0] == "Z" and int(fields[17]) <= 1:
         return None
     return fields[19]
 
