@@ -54,7 +54,7 @@ lock: ## re-resolve requirements.txt into requirements.lock
 	@$(BIN)/uv pip compile requirements.txt --override overrides.txt --python-version 3.11 -o requirements.lock
 
 bench: setup ## run every benchmark under bench/ (writes bench/results/*.json)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 compose-config: ## validate docker-compose.yaml (needs the docker client)
 	@docker compose -f docker-compose.yaml config --quiet && echo "docker-compose.yaml: valid"

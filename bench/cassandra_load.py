@@ -4,8 +4,9 @@
     ``--concurrency`` writes in flight, checkpointed chunks), unthrottled;
 (b) naive: one synchronous INSERT per membership row into a row-per-membership table (the
     seed's shape), timed on the first ``--naive-rows`` rows and reported as rows/s;
-(c) ours again under the adaptive throttle (read probe + AIMD), with the probe's read p95
-    before and during the load.
+(c) the profile API (2 uvicorn workers) under an open-loop load of ``--api-rate`` req/s on
+    the loaded users: idle, during our unthrottled load, and during our load under the
+    adaptive throttle (read probe + AIMD); each load runs in its own process.
 
 Writes bench/results/cassandra_load.json. Needs Cassandra (``make up`` or
 ``adtarget-stack up cassandra``). Run: ``var/venv/bin/python bench/cassandra_load.py``.
@@ -14,18 +15,22 @@ Writes bench/results/cassandra_load.json. Needs Cassandra (``make up`` or
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import multiprocessing
 import random
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from _loadgen import offered_load, settle, start_server, stop_server
+
 from adtarget.profiles import migrations
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.profiles.loader import diff_memberships, load_memberships
 from adtarget.profiles.probe import ReadProbe
-from adtarget.profiles.throttle import RateLimiter, percentile
+from adtarget.profiles.throttle import RateLimiter
 from adtarget.profiles.writer import BulkWriter
 from adtarget.stack.config import PROJECT_ROOT
 
@@ -45,6 +50,83 @@ def population(rows: int, per_user: int, segments: int, seed: int) -> dict[str, 
     }
 
 
+def _load_in_child(settings_json: str, members: dict[str, set[int]], adaptive_max: float, out: Any) -> None:
+    """A load in its own process (so it does not share the load generator's GIL)."""
+    settings = CassandraSettings.model_validate_json(settings_json)
+    with cluster(settings) as c:
+        session = c.connect(settings.keyspace)
+        limiter = RateLimiter(adaptive_max / 2) if adaptive_max else None
+        writer = BulkWriter(session, concurrency=256, limiter=limiter)
+        report: dict[str, Any] = {}
+        started = time.perf_counter()
+        if limiter is not None:
+            with ReadProbe(session, list(members)[:5_000], limiter, maximum=adaptive_max) as probe:
+                done = load_memberships(
+                    session,
+                    diff_memberships(members),
+                    load_id=f"api-{time.time_ns()}",
+                    day="2026-11-28",
+                    writer=writer,
+                )
+            report["read_p95_idle_ms"] = round(probe.control.baseline * 1000, 2)
+            report["backoffs"] = probe.control.backoffs
+            report["rate_history"] = [round(r) for _, _, r in probe.history]
+        else:
+            done = load_memberships(
+                session,
+                diff_memberships(members),
+                load_id=f"api-{time.time_ns()}",
+                day="2026-11-28",
+                writer=writer,
+            )
+        report["rows_per_s"] = round(done.rows / (time.perf_counter() - started))
+        out.put(report)
+
+
+def _ended(child: Any) -> Any:
+    def ended() -> bool:
+        return not child.is_alive()
+
+    return ended
+
+
+def api_during_loads(
+    settings: CassandraSettings, members: dict[str, set[int]], full_rate: float, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The profile API's latency idle, during an unthrottled load and during an adaptive one."""
+    proc, base = start_server(settings, "concurrent", 2)
+    keys = list(members)[:50_000]
+    found: dict[str, Any] = {"offered_rps": args.api_rate}
+    try:
+        asyncio.run(offered_load(base, 50, 2, keys))  # warm
+        found["settle_seconds"] = settle(settings)
+        found["idle"] = asyncio.run(offered_load(base, args.api_rate, args.api_seconds, keys))
+        print(f"    idle: p99 {found['idle']['p99_ms']} ms, >100 ms {found['idle']['over_100ms_ratio']:.3%}")
+        context = multiprocessing.get_context("spawn")
+        for mode, adaptive_max in (("unthrottled", 0.0), ("adaptive", full_rate)):
+            queue = context.Queue()
+            child = context.Process(
+                target=_load_in_child, args=(settings.model_dump_json(), members, adaptive_max, queue)
+            )
+            settle(settings)
+            child.start()
+            during = asyncio.run(offered_load(base, args.api_rate, 0, keys, until=_ended(child)))
+            child.join()
+            loader = queue.get(timeout=10)
+            found[mode] = {
+                "api": during,
+                "loader": loader,
+                "p99_vs_idle": round(during["p99_ms"] / found["idle"]["p99_ms"], 2),
+            }
+            print(
+                f"    during {mode} load ({loader['rows_per_s']:,} rows/s): p99 {during['p99_ms']} ms "
+                f"({found[mode]['p99_vs_idle']}x idle), >100 ms {during['over_100ms_ratio']:.3%}"
+            )
+    finally:
+        stop_server(proc)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="membership rows (default 1M)")
@@ -52,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segments", type=int, default=4_000)
     parser.add_argument("--naive-rows", type=int, default=20_000, help="rows timed for the naive loader")
     parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--api-rate", type=float, default=100.0, help="profile API req/s during (c)")
+    parser.add_argument("--api-seconds", type=float, default=15.0, help="idle measurement of (c)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -101,31 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         result["ours_vs_naive"] = round(result["ours"]["rows_per_s"] / result["naive"]["rows_per_s"], 1)
         print(f"    {result['naive']['rows_per_s']:,} rows/s; ours is {result['ours_vs_naive']}x")
 
-        print("(c) ours under the adaptive throttle (read probe + AIMD)")
-        keys = list(members)[:5_000]
-        limiter = RateLimiter(ours.rows / max(result["ours"]["seconds"], 1e-9) / 2)
-        with ReadProbe(session, keys, limiter, maximum=result["ours"]["rows_per_s"] * 1.5) as probe:
-            started = time.perf_counter()
-            throttled = load_memberships(
-                session,
-                diff_memberships(members),
-                load_id=f"bench-throttled-{time.time_ns()}",
-                day="2026-11-27",
-                writer=BulkWriter(session, concurrency=args.concurrency, limiter=limiter),
-            )
-            seconds = time.perf_counter() - started
-        during = [p95 for _, p95, _ in probe.history]
-        result["adaptive"] = {
-            "rows_per_s": round(throttled.rows / seconds),
-            "read_p95_idle_ms": round(probe.control.baseline * 1000, 2),
-            "read_p95_during_ms_median": round(percentile(during, 0.5) * 1000, 2) if during else None,
-            "backoffs": probe.control.backoffs,
-            "rate_history": [round(r) for _, _, r in probe.history],
-        }
-        print(f"    {json.dumps(result['adaptive'])}")
+        print(f"(c) the profile API at {args.api_rate:g} req/s: idle, then during each kind of load")
+        result["profile_api"] = api_during_loads(settings, members, result["ours"]["rows_per_s"], args)
         session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}")
-    # The profile API's p99 during a load vs idle needs the profile API (issue 6): not measured yet.
-    result["profile_api_during_load"] = None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -17,29 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import random
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from _loadgen import adid, offered_load, settle, start_server, stop_server
 
 from adtarget.profiles import migrations
-from adtarget.profiles.config import CassandraSettings, cluster, settings_env
-from adtarget.profiles.throttle import percentile
+from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.profiles.writer import BulkWriter
 from adtarget.stack.config import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "profile_api.json"
 KEYSPACE = "adtarget_bench_api"
-TOKEN = "bench-" + uuid.uuid4().hex
 STATE = "bench_profiles"
 
 INSERTS = {
@@ -59,10 +49,6 @@ COUNTER = (
     "UPDATE ad_counters SET impressions = impressions + 5, clicks = clicks + 1"
     " WHERE adid = ? AND campaign_id = 4"
 )
-
-
-def adid(i: int) -> str:
-    return str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15) % (1 << 128) or 1))
 
 
 def ensure_profiles(settings: CassandraSettings, n: int) -> float:
@@ -103,94 +89,6 @@ def ensure_profiles(settings: CassandraSettings, n: int) -> float:
         return seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(
-    settings: CassandraSettings, fanout: str, workers: int
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        **settings_env(settings),
-        "SERVING_PORT": str(port),
-        "SERVING_TOKENS": TOKEN,
-        "SERVING_WORKERS": str(workers),
-        "SERVING_FANOUT": fanout,
-        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving"],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as resp:  # noqa: S310 - loopback
-                if resp.status == 200:
-                    return proc, base
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("the profile API did not become ready in 60 s")
-
-
-async def offered_load(base: str, rate: float, seconds: float, users: int) -> dict[str, Any]:
-    """Send ``rate`` req/s for ``seconds`` on a fixed schedule; latency from the schedule."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    partial = 0
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    rnd = random.Random(7)  # noqa: S311 - load generation
-    connector = aiohttp.TCPConnector(limit=2_000)
-    async with aiohttp.ClientSession(base_url=base, connector=connector, headers=headers) as http:
-
-        async def one(scheduled: float, key: str) -> None:
-            nonlocal partial
-            try:
-                async with http.get(f"/v1/profiles/{key}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                    body = await resp.read()
-                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
-                    if resp.status == 200 and b'"partial":true' in body:
-                        partial += 1
-            except (aiohttp.ClientError, TimeoutError):
-                statuses[0] = statuses.get(0, 0) + 1
-            latencies.append(time.perf_counter() - scheduled)
-
-        total = int(rate * seconds)
-        start = time.perf_counter() + 0.05
-        tasks = []
-        for i in range(total):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled, adid(rnd.randrange(users)))))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    n = len(latencies)
-    return {
-        "offered_rps": rate,
-        "achieved_rps": round(n / elapsed, 1),
-        "requests": n,
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "over_100ms_ratio": round(sum(x > 0.1 for x in latencies) / n, 5),
-        "partial_ratio": round(partial / n, 5),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=1_000_000)
@@ -209,13 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         "seconds_per_rate": args.seconds,
         "modes": {},
     }
+    keys = [adid(i) for i in range(args.profiles)]
     for fanout in ("concurrent", "sequential"):
+        settle(settings)
         proc, base = start_server(settings, fanout, args.workers)
         try:
-            asyncio.run(offered_load(base, 50, 2, args.profiles))  # warm connections and caches
+            asyncio.run(offered_load(base, 50, 2, keys))  # warm connections and caches
             runs = []
             for rate in args.rates:
-                run = asyncio.run(offered_load(base, rate, args.seconds, args.profiles))
+                run = asyncio.run(offered_load(base, rate, args.seconds, keys))
                 runs.append(run)
                 print(
                     f"{fanout:>10} {rate:>6.0f} req/s: p50 {run['p50_ms']:.1f} p95 {run['p95_ms']:.1f} "
@@ -224,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+            stop_server(proc)
         under_50 = [r["offered_rps"] for r in runs if r["p99_ms"] < 50]
         result["modes"][fanout] = {
             "runs": runs,

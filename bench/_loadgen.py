@@ -1,0 +1,157 @@
+"""Shared by the benches: start the profile API, and drive it with an open-loop load."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aiohttp
+
+from adtarget.profiles.config import CassandraSettings, settings_env
+from adtarget.profiles.throttle import percentile
+
+TOKEN = "bench-" + uuid.uuid4().hex
+
+
+def adid(i: int) -> str:
+    """The ADID of bench user ``i`` (spread over the token ring)."""
+    return str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15) % (1 << 128) or 1))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    settings: CassandraSettings, fanout: str, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        **settings_env(settings),
+        "SERVING_PORT": str(port),
+        "SERVING_TOKENS": TOKEN,
+        "SERVING_WORKERS": str(workers),
+        "SERVING_FANOUT": fanout,
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "serving"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as resp:  # noqa: S310 - loopback
+                if resp.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("the profile API did not become ready in 60 s")
+
+
+def settle(settings: CassandraSettings, *, timeout: float = 180.0) -> float:
+    """Wait until Cassandra runs no compaction (for 3 s in a row), so an "idle" baseline is
+    idle, and freeze the bench's own heap so Python's GC does not pause the load generator.
+    Returns the seconds waited."""
+    from adtarget.profiles.config import cluster
+
+    gc.collect()
+    gc.freeze()
+    started = time.monotonic()
+    quiet_since: float | None = None
+    with cluster(settings) as c:
+        session = c.connect()
+        while time.monotonic() - started < timeout:
+            busy = session.execute("SELECT kind FROM system_views.sstable_tasks").one() is not None
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= 3:
+                break
+            time.sleep(0.5)
+    return round(time.monotonic() - started, 1)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def summary(
+    latencies: list[float], statuses: dict[int, int], partial: int, rate: float, elapsed: float
+) -> dict[str, Any]:
+    """Throughput, percentiles and the shares of slow, partial and failed answers."""
+    n = len(latencies)
+    return {
+        "offered_rps": rate,
+        "achieved_rps": round(n / elapsed, 1),
+        "requests": n,
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "over_100ms_ratio": round(sum(x > 0.1 for x in latencies) / n, 5),
+        "partial_ratio": round(partial / n, 5),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+async def offered_load(
+    base: str, rate: float, seconds: float, keys: Sequence[str], *, until: Callable[[], bool] | None = None
+) -> dict[str, Any]:
+    """Send ``rate`` req/s on a fixed schedule for ``seconds`` (or, with ``until``, until it
+    returns True); latency is measured from each request's scheduled time."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    partial = 0
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    rnd = random.Random(7)  # noqa: S311 - load generation
+    connector = aiohttp.TCPConnector(limit=2_000)
+    async with aiohttp.ClientSession(base_url=base, connector=connector, headers=headers) as http:
+
+        async def one(scheduled: float, key: str) -> None:
+            nonlocal partial
+            try:
+                async with http.get(f"/v1/profiles/{key}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                    body = await resp.read()
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                    if resp.status == 200 and b'"partial":true' in body:
+                        partial += 1
+            except (aiohttp.ClientError, TimeoutError):
+                statuses[0] = statuses.get(0, 0) + 1
+            latencies.append(time.perf_counter() - scheduled)
+
+        start = time.perf_counter() + 0.05
+        tasks = []
+        i = 0
+        while (until is None and i < rate * seconds) or (until is not None and not until()):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled, rnd.choice(keys))))
+            i += 1
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return summary(latencies, statuses, partial, rate, elapsed)
