@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import random
 import signal
@@ -15,6 +16,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -92,6 +94,12 @@ def settle(settings: CassandraSettings, *, timeout: float = 180.0) -> float:
                 break
             time.sleep(0.5)
     return round(time.monotonic() - started, 1)
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

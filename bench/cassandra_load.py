@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import multiprocessing
 import random
 import time
@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from _loadgen import offered_load, settle, start_server, stop_server
+from _loadgen import offered_load, settle, start_server, stop_server, write_result
 
 from adtarget.profiles import migrations
 from adtarget.profiles.config import CassandraSettings, cluster
@@ -59,19 +59,10 @@ def _load_in_child(settings_json: str, members: dict[str, set[int]], adaptive_ma
         writer = BulkWriter(session, concurrency=256, limiter=limiter)
         report: dict[str, Any] = {}
         started = time.perf_counter()
+        probe = None
         if limiter is not None:
-            with ReadProbe(session, list(members)[:5_000], limiter, maximum=adaptive_max) as probe:
-                done = load_memberships(
-                    session,
-                    diff_memberships(members),
-                    load_id=f"api-{time.time_ns()}",
-                    day="2026-11-28",
-                    writer=writer,
-                )
-            report["read_p95_idle_ms"] = round(probe.control.baseline * 1000, 2)
-            report["backoffs"] = probe.control.backoffs
-            report["rate_history"] = [round(r) for _, _, r in probe.history]
-        else:
+            probe = ReadProbe(session, list(members)[:5_000], limiter, maximum=adaptive_max)
+        with probe or contextlib.nullcontext():
             done = load_memberships(
                 session,
                 diff_memberships(members),
@@ -79,6 +70,10 @@ def _load_in_child(settings_json: str, members: dict[str, set[int]], adaptive_ma
                 day="2026-11-28",
                 writer=writer,
             )
+        if probe is not None:
+            report["read_p95_idle_ms"] = round(probe.control.baseline * 1000, 2)
+            report["backoffs"] = probe.control.backoffs
+            report["rate_history"] = [round(r) for _, _, r in probe.history]
         report["rows_per_s"] = round(done.rows / (time.perf_counter() - started))
         out.put(report)
 
@@ -135,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-rows", type=int, default=20_000, help="rows timed for the naive loader")
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--api-rate", type=float, default=100.0, help="profile API req/s during (c)")
+    parser.add_argument("--during-rows", type=int, default=200_000, help="rows of each load of (c)")
     parser.add_argument("--api-seconds", type=float, default=15.0, help="idle measurement of (c)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -186,11 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {result['naive']['rows_per_s']:,} rows/s; ours is {result['ours_vs_naive']}x")
 
         print(f"(c) the profile API at {args.api_rate:g} req/s: idle, then during each kind of load")
-        result["profile_api"] = api_during_loads(settings, members, result["ours"]["rows_per_s"], args)
+        users = list(members)[: max(1, args.during_rows // args.per_user)]
+        during = {u: members[u] for u in users}
+        result["profile_api"] = api_during_loads(settings, during, result["ours"]["rows_per_s"], args)
         session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _loadgen import adid, offered_load, settle, start_server, stop_server
+from _loadgen import adid, offered_load, settle, start_server, stop_server, write_result
 
 from adtarget.profiles import migrations
 from adtarget.profiles.config import CassandraSettings, cluster
@@ -143,9 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     print(json.dumps(result["goals"]))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 
