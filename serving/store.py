@@ -44,6 +44,19 @@ class ProfileRead:
     def partial(self) -> bool:
         return bool(self.missing or self.errors)
 
+    def add(self, table: ProfileTable, rows: Any, error: BaseException | None) -> None:
+        """Record one table's answer: its rows as JSON-ready values, or its error."""
+        if error is not None:
+            self.errors[table.name] = f"{type(error).__name__}: {error}"[:200]
+            return
+        plain = [_plain(r) for r in rows]
+        self.parts[table.name] = plain if table.many else (plain[0] if plain else None)
+
+    def check_reachable(self, tables: int) -> None:
+        """Raise :class:`StoreUnavailable` when every one of ``tables`` reads failed."""
+        if self.errors and len(self.errors) == tables:
+            raise StoreUnavailable(next(iter(self.errors.values())))
+
     @property
     def known(self) -> bool:
         """Whether any table holds something about the user."""
@@ -203,13 +216,8 @@ class ProfileStore:
             result.latency[table.name] = seconds
             if self._on_table is not None:
                 self._on_table(table.name, seconds, error is not None)
-            if error is not None:
-                result.errors[table.name] = f"{type(error).__name__}: {error}"[:200]
-            else:
-                plain = [_plain(r) for r in rows]
-                result.parts[table.name] = plain if table.many else (plain[0] if plain else None)
-        if result.errors and len(result.errors) == len(self.tables):
-            raise StoreUnavailable(next(iter(result.errors.values())))
+            result.add(table, rows, error)
+        result.check_reachable(len(self.tables))
         return result
 
     def _send(
@@ -240,12 +248,10 @@ class ProfileStore:
                 result.missing.append(table.name)
                 continue
             except Exception as exc:  # one table's error is that table's alone
-                result.errors[table.name] = f"{type(exc).__name__}: {exc}"[:200]
+                result.add(table, None, exc)
                 continue
-            plain = [_plain(r) for r in rows]
-            result.parts[table.name] = plain if table.many else (plain[0] if plain else None)
-        if result.errors and len(result.errors) == len(self.tables):
-            raise StoreUnavailable(next(iter(result.errors.values())))
+            result.add(table, rows, None)
+        result.check_reachable(len(self.tables))
         return result
 
 

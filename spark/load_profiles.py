@@ -14,6 +14,7 @@ Cassandra is reached with ``ADTARGET_CASSANDRA_*`` (the Airflow task passes its 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -61,7 +62,7 @@ def extract(spark: SparkSession, table: str, day: str, chunks: int) -> DataFrame
 def load_table(spark: SparkSession, load: TableLoad, chunks: int) -> list[dict[str, Any]]:
     """Write every chunk of one table; returns the per-chunk reports."""
     frame = extract(spark, load.table, load.day, chunks)
-    load = TableLoad(**{**load.__dict__, "columns": tuple(frame.columns)})
+    load = dataclasses.replace(load, columns=tuple(frame.columns))
 
     def write(index: int, rows: Any) -> Any:
         yield write_partition(load, index, (row.asDict() for row in rows))

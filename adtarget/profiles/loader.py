@@ -88,10 +88,12 @@ class Checkpoints:
         self._session = session
         self.load_id = load_id
         self._insert = session.prepare(INSERT_DONE + " USING TTL ?")
+        self._select = session.prepare(SELECT_DONE)
+        self._delete = session.prepare(DELETE_LOAD)
 
     def done(self) -> dict[int, int]:
         """Chunk -> rows of every chunk already written."""
-        rows = self._session.execute(self._session.prepare(SELECT_DONE), (self.load_id,))
+        rows = self._session.execute(self._select, (self.load_id,))
         return {row.chunk: row.rows for row in rows}
 
     def mark(self, chunk: int, rows: int) -> None:
@@ -99,7 +101,7 @@ class Checkpoints:
 
     def reset(self) -> None:
         """Forget the load, so the next run with this id writes everything again."""
-        self._session.execute(self._session.prepare(DELETE_LOAD), (self.load_id,))
+        self._session.execute(self._delete, (self.load_id,))
 
 
 @dataclass
