@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  := $(BIN)/adtarget-stack
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status test test-unit check lint types fmt lock bench compose-config clean
+.PHONY: help setup up down status test test-unit check lint lint-sql types fmt lock bench compose-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -37,11 +37,14 @@ test: setup ## run the whole test suite (starts the engines it needs)
 test-unit: setup ## only the tests that need no engine
 	@$(BIN)/pytest tests/unit
 
-check: lint types ## lint and type-check
+check: lint lint-sql types ## lint, check the SQL pipelines, type-check
 
 lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+
+lint-sql: setup ## validate the frontmatter of every SQL pipeline (file:line: field: message)
+	@$(BIN)/adtarget-pipelines lint
 
 types: setup
 	@$(BIN)/mypy

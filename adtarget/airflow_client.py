@@ -111,3 +111,34 @@ class AirflowClient:
             "GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances"
         )
         return {ti["task_id"]: str(ti["state"]) for ti in body["task_instances"]}
+
+    def backfill(
+        self,
+        dag_id: str,
+        first_day: str,
+        last_day: str,
+        *,
+        reprocess: str = "completed",
+        max_active_runs: int = 2,
+    ) -> dict[str, Any]:
+        """Create a backfill of the runs whose logical dates fall in ``first_day..last_day``.
+
+        ``reprocess``: ``none`` (only missing runs), ``failed`` or ``completed`` (every day again).
+        """
+        body: dict[str, Any] = self.request(
+            "POST",
+            "/api/v2/backfills",
+            json={
+                "dag_id": dag_id,
+                "from_date": f"{first_day}T00:00:00Z",
+                "to_date": f"{last_day}T00:00:00Z",
+                "reprocess_behavior": reprocess,
+                "max_active_runs": max_active_runs,
+            },
+        )
+        return body
+
+    def dag_runs(self, dag_id: str, **filters: str) -> list[dict[str, Any]]:
+        """The runs of ``dag_id`` matching the API's query filters (``run_type=backfill``...)."""
+        body = self.request("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", params=filters)
+        return list(body["dag_runs"])

@@ -23,5 +23,13 @@ def test_dagbag_has_no_import_errors(settings: StackSettings) -> None:
     assert sorted(load.task_ids) == ["day_in_warehouse", "load"]
     assert set(load.params) == {"day", "rate", "force"}
 
+    # The SQL-file pipelines of sql/pipelines/, one DAG each.
+    assert {"sql_keyword_stats", "sql_log_volume", "sql_campaign_stats", "sql_segment_size_history"} <= set(
+        bag.dag_ids
+    )
+    campaign = bag.get_dag("sql_campaign_stats")
+    assert campaign is not None
+    assert campaign.get_task("020_campaign_totals").upstream_task_ids == {"010_creative_delivery"}
+
 
 pytestmark = pytest.mark.integration
