@@ -47,6 +47,8 @@ class StackSettings(BaseSettings):
     spark_ui_port: int = 4040
     airflow_port: int = 8080
     smtp_port: int = 8025
+    bridge_port: int = Field(9009, description="Socket-to-Kafka bridge (ad-server events).")
+    bridge_metrics_port: int = 9109
 
     # Memory: the whole stack is sized to stay under 8 GB.
     cassandra_heap: str = Field("1G", description="Cassandra -Xmx/-Xms.")

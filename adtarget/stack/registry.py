@@ -15,6 +15,7 @@ from adtarget.stack.engines.airflow import (
     AirflowScheduler,
     AirflowTriggerer,
 )
+from adtarget.stack.engines.bridge import Bridge
 from adtarget.stack.engines.cassandra import Cassandra
 from adtarget.stack.engines.kafka import Kafka
 from adtarget.stack.engines.postgres import Postgres
@@ -33,6 +34,7 @@ ENGINE_CLASSES: tuple[type[Engine], ...] = (
     AirflowScheduler,
     AirflowDagProcessor,
     AirflowTriggerer,
+    Bridge,
 )
 
 NAMES = tuple(cls.name for cls in ENGINE_CLASSES)

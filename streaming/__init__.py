@@ -1,0 +1,1 @@
+"""Realtime ad report: the socket-to-Kafka bridge (``bridge``) and its sender protocol."""

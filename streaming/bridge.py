@@ -1,0 +1,256 @@
+"""The socket-to-Kafka bridge: newline-delimited JSON events in, Kafka records out, nothing lost.
+
+The ad server connects over TCP and writes one event per line. Each line is checked
+(:mod:`streaming.events`): a valid event goes to the events topic, keyed by campaign; anything
+else goes, as it came, to the dead-letter topic with the reason in its headers. The producer is
+idempotent with ``acks=all``.
+
+- **Backpressure, not loss**: at most ``max_in_flight`` lines per connection wait for Kafka;
+  beyond that the bridge stops reading the socket, so the sender's TCP window fills and the
+  sender slows down. Nothing is dropped.
+- **Acknowledgements**: the bridge writes ``ack <n>`` lines back, ``n`` being how many lines of
+  this connection Kafka has stored (valid or dead-lettered), in order. A sender that keeps the
+  lines not yet acknowledged and sends them again after a reconnect (:class:`streaming.sender.EventSender`)
+  loses nothing even if the bridge is killed; the report counts each ``event_id`` once.
+
+Run: ``python -m streaming.bridge`` (``make up`` starts it). Metrics: ``/metrics`` on
+``STREAMING_BRIDGE_METRICS_PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from prometheus_client import Counter, Gauge, start_http_server
+
+from streaming.events import EventError, parse
+from streaming.settings import StreamingSettings
+
+log = logging.getLogger("streaming.bridge")
+
+RECEIVED = Counter("adtarget_bridge_lines_received_total", "lines read from ad-server sockets")
+PRODUCED = Counter("adtarget_bridge_events_produced_total", "valid events stored by Kafka")
+DEAD = Counter(
+    "adtarget_bridge_lines_dead_lettered_total", "lines stored in the dead-letter topic", ["reason"]
+)
+IN_FLIGHT = Gauge("adtarget_bridge_lines_in_flight", "lines read but not yet stored by Kafka (the lag)")
+CONNECTIONS = Gauge("adtarget_bridge_connections", "open ad-server connections")
+FAILED = Counter(
+    "adtarget_bridge_connections_failed_total", "connections closed because Kafka failed a write"
+)
+
+_ACK_BUFFER = 64 * 1024
+
+
+def _count_when_stored(counter: Any) -> Callable[[asyncio.Future[Any]], None]:
+    def done(future: asyncio.Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            counter.inc()
+
+    return done
+
+
+async def ensure_topics(settings: StreamingSettings) -> None:
+    """Create the events and dead-letter topics if they do not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, settings.partitions, settings.replication_factor)
+            for name in (settings.events_topic, settings.dead_letter_topic)
+            if name not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another bridge won the race
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+def producer_for(settings: StreamingSettings) -> AIOKafkaProducer:
+    """The bridge's producer: idempotent, every in-sync replica acknowledges each batch."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=settings.linger_ms,
+        max_batch_size=settings.max_batch_bytes,
+        client_id="adtarget-bridge",
+    )
+
+
+class Bridge:
+    """Serves ad-server connections with one shared producer."""
+
+    def __init__(self, settings: StreamingSettings, producer: AIOKafkaProducer) -> None:
+        self.settings = settings
+        self.producer = producer
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        """Listen; returns the port (useful with port 0)."""
+        self.server = await asyncio.start_server(
+            self._serve,
+            self.settings.bridge_host,
+            self.settings.bridge_port,
+            limit=self.settings.max_line_bytes + 1,
+        )
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def close(self) -> None:
+        """Stop accepting, then wait for what was read to be stored."""
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        await self.producer.flush()
+
+    async def _produce(self, line: bytes) -> Awaitable[Any]:
+        """Send one line to the right topic; returns the delivery future."""
+        RECEIVED.inc()
+        try:
+            event = parse(line)
+        except EventError as exc:
+            reason = "not_json" if not exc.field and exc.reason.startswith("not JSON") else "invalid"
+            headers = [("reason", str(exc).encode()), ("field", exc.field.encode())]
+            future = await self.producer.send(self.settings.dead_letter_topic, value=line, headers=headers)
+            future.add_done_callback(_count_when_stored(DEAD.labels(reason)))
+            return future  # type: ignore[no-any-return]
+        future = await self.producer.send(self.settings.events_topic, value=event.encode(), key=event.key)
+        future.add_done_callback(_count_when_stored(PRODUCED))
+        return future  # type: ignore[no-any-return]
+
+    async def _too_long(self, reader: asyncio.StreamReader, consumed: int) -> Awaitable[Any]:
+        """Dead-letter a line over ``max_line_bytes`` (cut), skipping the rest of it."""
+        head = await reader.readexactly(consumed)
+        while True:
+            try:
+                await reader.readuntil(b"\n")
+                break
+            except asyncio.LimitOverrunError as exc:
+                await reader.readexactly(exc.consumed)
+            except asyncio.IncompleteReadError:
+                break
+        RECEIVED.inc()
+        limit = self.settings.max_line_bytes
+        reason = f"line longer than {limit} bytes".encode()
+        future = await self.producer.send(
+            self.settings.dead_letter_topic, value=head[:limit], headers=[("reason", reason), ("field", b"")]
+        )
+        future.add_done_callback(_count_when_stored(DEAD.labels("too_long")))
+        return future  # type: ignore[no-any-return]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        CONNECTIONS.inc()
+        # Bounded: when Kafka is slow the queue fills, this loop stops reading, TCP pushes back.
+        pending: asyncio.Queue[Awaitable[Any] | None] = asyncio.Queue(maxsize=self.settings.max_in_flight)
+        acker = asyncio.create_task(self._acknowledge(pending, writer))
+        try:
+            while not acker.done():
+                try:
+                    line = await reader.readuntil(b"\n")
+                except asyncio.LimitOverrunError as exc:
+                    future = await self._too_long(reader, exc.consumed)
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial.strip():  # a last line without its newline
+                        IN_FLIGHT.inc()
+                        await pending.put(await self._produce(exc.partial.rstrip(b"\r")))
+                    break
+                else:
+                    line = line.rstrip(b"\r\n")
+                    if not line.strip():
+                        continue
+                    future = await self._produce(line)
+                IN_FLIGHT.inc()
+                await pending.put(future)
+        except (ConnectionError, OSError) as exc:
+            log.info("connection %s: %s", peer, exc)
+        finally:
+            if not acker.done():
+                await pending.put(None)
+            with contextlib.suppress(Exception):
+                await acker
+            CONNECTIONS.dec()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _acknowledge(
+        self, pending: asyncio.Queue[Awaitable[Any] | None], writer: asyncio.StreamWriter
+    ) -> None:
+        """Wait for each line's write in order and tell the sender how many are stored."""
+        stored = 0
+        while True:
+            future = await pending.get()
+            if future is None:
+                break
+            try:
+                await future
+            except Exception:
+                # Kafka gave up on a write: close the connection; the sender resends what is unacknowledged.
+                FAILED.inc()
+                log.exception("a Kafka write failed; closing the connection")
+                IN_FLIGHT.dec()
+                while not pending.empty():  # unblock the reader, which may wait for room
+                    if pending.get_nowait() is not None:
+                        IN_FLIGHT.dec()
+                writer.close()
+                raise
+            IN_FLIGHT.dec()
+            stored += 1
+            # Acks are cumulative: when the sender does not read them, skip some rather than buffer.
+            if pending.empty() or stored % 100 == 0:
+                transport = writer.transport
+                if not transport.is_closing() and transport.get_write_buffer_size() < _ACK_BUFFER:
+                    writer.write(b"ack %d\n" % stored)
+
+
+async def run(settings: StreamingSettings) -> None:
+    """Serve until SIGTERM or SIGINT, then store what was read and exit."""
+    await ensure_topics(settings)
+    producer = producer_for(settings)
+    await producer.start()
+    bridge = Bridge(settings, producer)
+    port = await bridge.start()
+    if settings.bridge_metrics_port:
+        start_http_server(settings.bridge_metrics_port, addr=settings.bridge_host)
+    log.info(
+        "bridge: %s:%d -> %s (dead letters: %s)",
+        settings.bridge_host,
+        port,
+        settings.events_topic,
+        settings.dead_letter_topic,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    started = time.monotonic()
+    await bridge.close()
+    await producer.stop()
+    log.info("bridge: stopped, in-flight lines stored in %.1f s", time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m streaming.bridge", description=__doc__.split("\n\n")[0])
+    parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run(StreamingSettings()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

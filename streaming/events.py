@@ -1,0 +1,139 @@
+"""The ad server's events: one JSON object per line, checked field by field.
+
+    {"event_id": "e-1", "time": "2026-11-28T10:00:00.250Z", "type": "click",
+     "campaign_id": 12, "creative_id": 60, "banner_id": 7, "adid": "…uuid…", "cost": 0.35}
+
+``time`` may also be epoch milliseconds. A line that is not a valid event raises
+:class:`EventError` naming the field and the value; the bridge sends such lines, as they came,
+to the dead-letter topic with that reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+EventType = Literal["impression", "click", "conversion"]
+EVENT_TYPES: tuple[EventType, ...] = ("impression", "click", "conversion")
+MAX_ID = 128
+_FIELDS = ("event_id", "time", "type", "campaign_id", "creative_id", "banner_id", "adid", "cost")
+#: Events more than this far in the future are refused (a clock or unit mistake: seconds vs ms).
+MAX_FUTURE_MS = 24 * 3600 * 1000
+
+
+class EventError(ValueError):
+    """A line that is not a valid event; ``field`` is '' when the line as a whole is wrong."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"field '{field}': {shown} {reason}" if field else reason)
+
+
+@dataclass(frozen=True)
+class AdEvent:
+    """One impression, click or conversion; ``time_ms`` is epoch milliseconds, UTC."""
+
+    event_id: str
+    time_ms: int
+    type: EventType
+    campaign_id: int
+    creative_id: int
+    banner_id: int
+    adid: str
+    cost: float
+
+    def encode(self) -> bytes:
+        """Canonical JSON (sorted keys, no spaces): what goes to the events topic."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> AdEvent:
+        """Read back what :meth:`encode` wrote."""
+        return cls(**json.loads(raw))
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key: the campaign, so a campaign's events (and any duplicate) share a partition."""
+        return str(self.campaign_id).encode()
+
+
+def _int(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EventError(name, value, "is not an integer")
+    if not 0 <= value < 2**31:
+        raise EventError(name, value, "is out of range (0 .. 2^31-1)")
+    return value
+
+
+def _time_ms(value: object, now_ms: int) -> int:
+    if isinstance(value, bool):
+        raise EventError("time", value, "is not a time")
+    if isinstance(value, int):
+        ms = value
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise EventError("time", value, "is not an ISO 8601 time") from None
+        if parsed.tzinfo is None:
+            raise EventError("time", value, "has no time zone (add Z or +09:00)")
+        ms = int(parsed.timestamp() * 1000)
+    else:
+        raise EventError("time", value, "is not a time (ISO 8601 string or epoch milliseconds)")
+    if ms < 946_684_800_000:  # 2000-01-01: seconds sent as milliseconds, or garbage
+        raise EventError("time", value, "is before 2000-01-01 (seconds instead of milliseconds?)")
+    if ms > now_ms + MAX_FUTURE_MS:
+        raise EventError("time", value, "is more than a day in the future")
+    return ms
+
+
+def parse(line: bytes, *, now_ms: int | None = None) -> AdEvent:
+    """The event on one line (without its newline); raises :class:`EventError`."""
+    try:
+        body = json.loads(line)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EventError("", None, f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise EventError("", None, f"not a JSON object but {type(body).__name__}")
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise EventError(unknown[0], body[unknown[0]], "is not a field of an event")
+    missing = [f for f in _FIELDS if f not in body]
+    if missing:
+        raise EventError(missing[0], None, "is missing")
+    event_id = body["event_id"]
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_ID:
+        raise EventError("event_id", event_id, f"must be a string of 1 to {MAX_ID} characters")
+    kind = body["type"]
+    if kind not in EVENT_TYPES:
+        raise EventError("type", kind, "must be one of impression, click, conversion")
+    adid = body["adid"]
+    try:
+        adid = str(uuid.UUID(adid)) if isinstance(adid, str) else None
+    except ValueError:
+        adid = None
+    if adid is None:
+        raise EventError("adid", body["adid"], "is not a UUID")
+    cost = body["cost"]
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or not math.isfinite(cost) or cost < 0:
+        raise EventError("cost", cost, "must be a finite number >= 0")
+    now = now_ms if now_ms is not None else int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    return AdEvent(
+        event_id=event_id,
+        time_ms=_time_ms(body["time"], now),
+        type=kind,
+        campaign_id=_int(body, "campaign_id"),
+        creative_id=_int(body, "creative_id"),
+        banner_id=_int(body, "banner_id"),
+        adid=adid,
+        cost=float(cost),
+    )
