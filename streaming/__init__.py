@@ -1,1 +1,2 @@
-"""Realtime ad report: the socket-to-Kafka bridge (``bridge``) and its sender protocol."""
+"""Realtime ad report: the socket-to-Kafka bridge (``bridge``, ``sender``), the event model
+(``events``) and the report's arithmetic (``report``)."""
