@@ -122,13 +122,17 @@ class Bridge:
         try:
             event = parse(line)
         except EventError as exc:
-            reason = "not_json" if not exc.field and exc.reason.startswith("not JSON") else "invalid"
-            headers = [("reason", str(exc).encode()), ("field", exc.field.encode())]
-            future = await self.producer.send(self.settings.dead_letter_topic, value=line, headers=headers)
-            future.add_done_callback(_count_when_stored(DEAD.labels(reason)))
-            return future  # type: ignore[no-any-return]
+            label = "not_json" if not exc.field and exc.reason.startswith("not JSON") else "invalid"
+            return await self._dead_letter(line, str(exc), exc.field, label)
         future = await self.producer.send(self.settings.events_topic, value=event.encode(), key=event.key)
         future.add_done_callback(_count_when_stored(PRODUCED))
+        return future  # type: ignore[no-any-return]
+
+    async def _dead_letter(self, value: bytes, reason: str, field: str, label: str) -> Awaitable[Any]:
+        """Send a line that is not an event, with why, to the dead-letter topic."""
+        headers = [("reason", reason.encode()), ("field", field.encode())]
+        future = await self.producer.send(self.settings.dead_letter_topic, value=value, headers=headers)
+        future.add_done_callback(_count_when_stored(DEAD.labels(label)))
         return future  # type: ignore[no-any-return]
 
     async def _too_long(self, reader: asyncio.StreamReader, consumed: int) -> Awaitable[Any]:
@@ -144,12 +148,7 @@ class Bridge:
                 break
         RECEIVED.inc()
         limit = self.settings.max_line_bytes
-        reason = f"line longer than {limit} bytes".encode()
-        future = await self.producer.send(
-            self.settings.dead_letter_topic, value=head[:limit], headers=[("reason", reason), ("field", b"")]
-        )
-        future.add_done_callback(_count_when_stored(DEAD.labels("too_long")))
-        return future  # type: ignore[no-any-return]
+        return await self._dead_letter(head[:limit], f"line longer than {limit} bytes", "", "too_long")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -159,22 +158,23 @@ class Bridge:
         acker = asyncio.create_task(self._acknowledge(pending, writer))
         try:
             while not acker.done():
+                future: Awaitable[Any] | None = None
+                last = False
                 try:
                     line = await reader.readuntil(b"\n")
                 except asyncio.LimitOverrunError as exc:
                     future = await self._too_long(reader, exc.consumed)
                 except asyncio.IncompleteReadError as exc:
-                    if exc.partial.strip():  # a last line without its newline
-                        IN_FLIGHT.inc()
-                        await pending.put(await self._produce(exc.partial.rstrip(b"\r")))
-                    break
-                else:
+                    line, last = exc.partial, True  # the end: maybe a last line without its newline
+                if future is None:
                     line = line.rstrip(b"\r\n")
-                    if not line.strip():
-                        continue
-                    future = await self._produce(line)
-                IN_FLIGHT.inc()
-                await pending.put(future)
+                    if line.strip():
+                        future = await self._produce(line)
+                if future is not None:
+                    IN_FLIGHT.inc()
+                    await pending.put(future)
+                if last:
+                    break
         except (ConnectionError, OSError) as exc:
             log.info("connection %s: %s", peer, exc)
         finally:

@@ -133,7 +133,7 @@ def load(source: Path, settings: PipelineSettings | None = None) -> Pipeline:
     steps: list[Step] = []
     deps: dict[str, tuple[str, ...]] = {}
     for i, fm in enumerate(steps_fm):
-        own = {**defaults, **fm.values} if fm is not head else dict(fm.values)
+        own = {**defaults, **fm.values}  # the head's own values are the defaults: same for it
         task_id = fm.path.stem
         depends = tuple(own.get("depends_on", [ids[i - 1]] if i else []))
         for dep in depends:
@@ -167,7 +167,7 @@ def load(source: Path, settings: PipelineSettings | None = None) -> Pipeline:
     schedule = p.get("schedule", "@daily")
     start = p.get("start_date")
     end = p.get("end_date")
-    if schedule is not None and start is None and not any(x.field == "start_date" for x in problems):
+    if schedule is not None and start is None:
         problems.append(
             Problem(head.path, 1, "start_date", "required for a scheduled pipeline (YYYY-MM-DD, UTC)")
         )
@@ -216,12 +216,8 @@ def load(source: Path, settings: PipelineSettings | None = None) -> Pipeline:
 
 
 def _day(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None  # the schema already reported it
+    # The schema checked the form (YYYY-MM-DD, a real date) before we get here.
+    return None if value is None else dt.date.fromisoformat(str(value))
 
 
 def load_all(settings: PipelineSettings | None = None) -> tuple[list[Pipeline], list[PipelineError]]:

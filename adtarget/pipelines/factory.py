@@ -74,7 +74,7 @@ def _doc(pipeline: Pipeline) -> str:
     return "\n".join(lines)
 
 
-def dag_defaults() -> dict[str, int]:
+def dag_defaults() -> dict[str, Any]:
     """The DAG settings Airflow reads from its config, read once for a whole parse.
 
     Left unset, each DAG reads them itself: five config lookups that each scan the environment,
@@ -85,12 +85,12 @@ def dag_defaults() -> dict[str, int]:
     return {
         "max_active_tasks": conf.getint("core", "max_active_tasks_per_dag"),
         "max_consecutive_failed_dag_runs": conf.getint("core", "max_consecutive_failed_dag_runs_per_dag"),
-        "disable_bundle_versioning": int(conf.getboolean("dag_processor", "disable_bundle_versioning")),
+        "disable_bundle_versioning": conf.getboolean("dag_processor", "disable_bundle_versioning"),
     }
 
 
 def build(
-    pipeline: Pipeline, settings: PipelineSettings | None = None, defaults: dict[str, int] | None = None
+    pipeline: Pipeline, settings: PipelineSettings | None = None, defaults: dict[str, Any] | None = None
 ) -> DAG:
     """The DAG of one pipeline."""
     settings = settings or PipelineSettings()
@@ -107,12 +107,15 @@ def build(
         max_active_runs=pipeline.max_active_runs,
         tags={"sql-pipeline", *pipeline.tags},
         default_args={"owner": pipeline.owner},
-        max_active_tasks=defaults["max_active_tasks"],
-        max_consecutive_failed_dag_runs=defaults["max_consecutive_failed_dag_runs"],
-        disable_bundle_versioning=bool(defaults["disable_bundle_versioning"]),
+        **defaults,
     )
+    # The last steps (no other step runs after them) publish the pipeline's own Asset.
+    upstream_of_any = {dep for step in pipeline.steps for dep in step.depends_on}
     tasks: dict[str, BaseOperator] = {}
     for step in pipeline.steps:
+        outlets = [table_asset(t) for t in step.produces]
+        if step.task_id not in upstream_of_any:
+            outlets.append(pipeline_asset(pipeline.name))
         tasks[step.task_id] = SqlStepOperator(
             task_id=step.task_id,
             dag=dag,
@@ -122,7 +125,7 @@ def build(
             retries=step.retries,
             retry_delay=dt.timedelta(seconds=step.retry_delay),
             execution_timeout=dt.timedelta(seconds=step.timeout),
-            outlets=[table_asset(t) for t in step.produces],
+            outlets=outlets,
             on_failure_callback=alert,
             doc_md=f"`{step.path}`",
             # One day at a time per step, backfills included: Spark stages a table's writes in
@@ -132,10 +135,6 @@ def build(
     for step in pipeline.steps:
         for dep in step.depends_on:
             tasks[dep] >> tasks[step.task_id]
-    upstream_of_any = {dep for step in pipeline.steps for dep in step.depends_on}
-    for step in pipeline.steps:
-        if step.task_id not in upstream_of_any:
-            tasks[step.task_id].outlets = [*tasks[step.task_id].outlets, pipeline_asset(pipeline.name)]
     roots = [tasks[s.task_id] for s in pipeline.steps if not s.depends_on]
     for target in pipeline.wait_for:
         wait = _wait(target, dag, settings, alert)

@@ -124,11 +124,10 @@ def _node_line(root: yaml.Node | None, path: Sequence[Any]) -> int | None:
     node, line = root, root.start_mark.line if root is not None else None
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            key = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
-            if match is None or key is None:
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if pair is None:
                 return line
-            node, line = match, key.start_mark.line
+            node, line = pair[1], pair[0].start_mark.line
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line

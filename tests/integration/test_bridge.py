@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import REGISTRY
 
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.kafka import Kafka
-from streaming import bridge as bridge_module
 from streaming.bridge import Bridge, ensure_topics, producer_for
 from streaming.events import AdEvent
 from streaming.sender import EventSender
@@ -30,6 +30,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def _received() -> float:
+    """Lines the bridge has read, from its Prometheus counter."""
+    value = REGISTRY.get_sample_value("adtarget_bridge_lines_received_total")
+    assert value is not None
+    return value
 
 
 def _event(i: int, **changes: Any) -> bytes:
@@ -140,13 +147,13 @@ async def test_a_stalled_broker_stops_the_reading_and_loses_nothing(
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     lines = 60_000  # ~12 MB: more than the socket buffers hold
     payload = b"\n".join(_event(i, event_id=f"bp-{i}") for i in range(lines)) + b"\n"
-    received_before = bridge_module.RECEIVED._value.get()
+    received_before = _received()
     os.kill(pid, signal.SIGSTOP)
     try:
         writer.write(payload)
         with pytest.raises(TimeoutError):  # the bridge stopped reading: our writes cannot drain
             await asyncio.wait_for(writer.drain(), timeout=3)
-        read = bridge_module.RECEIVED._value.get() - received_before
+        read = _received() - received_before
         # At most the in-flight bound plus what one read buffer (1 KiB limit) holds was read.
         print(f"read while the broker was stopped: {read} lines")
         assert read <= 50 + 10, read

@@ -10,6 +10,7 @@ import pytest
 
 from adtarget import synthetic, testdata
 from adtarget.stack.config import StackSettings
+from tests.warehouse import query
 
 pytestmark = pytest.mark.integration
 
@@ -19,20 +20,8 @@ USERS = 3_000
 SEED = 11
 
 
-def _query(settings: StackSettings, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    from pyhive import hive
-
-    conn = hive.connect(host=settings.host, port=settings.hive_port, username="adtarget", auth="NONE")
-    try:
-        cur = conn.cursor()
-        cur.execute(sql, params)
-        return list(cur.fetchall())
-    finally:
-        conn.close()
-
-
 def _fingerprint(settings: StackSettings) -> list[tuple[Any, ...]]:
-    return _query(
+    return query(
         settings,
         "SELECT count(*), sum(hash(adid, bid, ts, query)) FROM adtarget.search_log WHERE dt = %(dt)s",
         {"dt": DAY.isoformat()},
@@ -53,12 +42,12 @@ def test_generated_day_is_queryable_over_hiveserver2_and_rerunnable(
     for name, rows in expected.items():
         # The table name comes from synthetic.TABLES; identifiers cannot be bound.
         sql = f"SELECT count(*) FROM adtarget.{name} WHERE dt = %(dt)s"  # noqa: S608
-        got = _query(settings, sql, {"dt": DAY.isoformat()})
+        got = query(settings, sql, {"dt": DAY.isoformat()})
         assert got == [(rows,)], name
 
     # A hostile value is bound, not run: it finds nothing and drops nothing.
     hostile = "x'; DROP TABLE adtarget.search_log; --"
-    assert _query(
+    assert query(
         settings, "SELECT count(*) FROM adtarget.search_log WHERE query = %(q)s", {"q": hostile}
     ) == [(0,)]
 
