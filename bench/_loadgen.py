@@ -8,7 +8,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import aiohttp
 
 from adtarget.profiles.config import CassandraSettings, settings_env
 from adtarget.profiles.throttle import percentile
+from adtarget.stack.process import free_port
 
 TOKEN = "bench-" + uuid.uuid4().hex
 
@@ -32,16 +32,10 @@ def adid(i: int) -> str:
     return str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15) % (1 << 128) or 1))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(
     settings: CassandraSettings, fanout: str, workers: int
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **settings_env(settings),

@@ -1,7 +1,8 @@
 """The socket-to-Kafka bridge: newline-delimited JSON events in, Kafka records out, nothing lost.
 
 The ad server connects over TCP and writes one event per line. Each line is checked
-(:mod:`streaming.events`): a valid event goes to the events topic, keyed by campaign; anything
+(:mod:`streaming.events`): a valid event goes to the events topic, to the partition of its
+campaign, packed with other events of that partition into one record (:mod:`streaming.packer`); anything
 else goes, as it came, to the dead-letter topic with the reason in its headers. The producer is
 idempotent with ``acks=all``.
 
@@ -34,6 +35,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from prometheus_client import Counter, Gauge, start_http_server
 
 from streaming.events import EventError, parse
+from streaming.packer import Packer
 from streaming.settings import StreamingSettings
 
 log = logging.getLogger("streaming.bridge")
@@ -61,14 +63,19 @@ def _count_when_stored(counter: Any) -> Callable[[asyncio.Future[Any]], None]:
 
 
 async def ensure_topics(settings: StreamingSettings) -> None:
-    """Create the events and dead-letter topics if they do not exist."""
+    """Create the streaming topics (events, dead letters, the compacted report) if they do not exist."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        compact = {"cleanup.policy": "compact"}
         wanted = [
-            NewTopic(name, settings.partitions, settings.replication_factor)
-            for name in (settings.events_topic, settings.dead_letter_topic)
+            NewTopic(name, settings.partitions, settings.replication_factor, topic_configs=configs)
+            for name, configs in (
+                (settings.events_topic, {}),
+                (settings.dead_letter_topic, {}),
+                (settings.report_topic, compact),
+            )
             if name not in existing
         ]
         if wanted:
@@ -97,14 +104,23 @@ class Bridge:
         self.settings = settings
         self.producer = producer
         self.server: asyncio.Server | None = None
+        #: Bytes per socket read: a buffer holds many lines, and a line over the limit is seen
+        #: to be one within a read or two.
+        self._chunk = max(4096, min(64 * 1024, settings.max_line_bytes))
+        self.packer = Packer(
+            producer,
+            settings.events_topic,
+            linger=settings.linger_ms / 1000,
+            max_events=settings.max_pack_events,
+            max_bytes=settings.max_batch_bytes // 2,
+            on_stored=PRODUCED.inc,
+        )
 
     async def start(self) -> int:
         """Listen; returns the port (useful with port 0)."""
+        await self.packer.start()  # before the first connection: it needs the partitions
         self.server = await asyncio.start_server(
-            self._serve,
-            self.settings.bridge_host,
-            self.settings.bridge_port,
-            limit=self.settings.max_line_bytes + 1,
+            self._serve, self.settings.bridge_host, self.settings.bridge_port
         )
         port: int = self.server.sockets[0].getsockname()[1]
         return port
@@ -114,19 +130,17 @@ class Bridge:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+        await self.packer.close()
         await self.producer.flush()
 
     async def _produce(self, line: bytes) -> Awaitable[Any]:
         """Send one line to the right topic; returns the delivery future."""
-        RECEIVED.inc()
         try:
             event = parse(line)
         except EventError as exc:
             label = "not_json" if not exc.field and exc.reason.startswith("not JSON") else "invalid"
             return await self._dead_letter(line, str(exc), exc.field, label)
-        future = await self.producer.send(self.settings.events_topic, value=event.encode(), key=event.key)
-        future.add_done_callback(_count_when_stored(PRODUCED))
-        return future  # type: ignore[no-any-return]
+        return self.packer.add(event.key, event.encode())
 
     async def _dead_letter(self, value: bytes, reason: str, field: str, label: str) -> Awaitable[Any]:
         """Send a line that is not an event, with why, to the dead-letter topic."""
@@ -135,51 +149,60 @@ class Bridge:
         future.add_done_callback(_count_when_stored(DEAD.labels(label)))
         return future  # type: ignore[no-any-return]
 
-    async def _too_long(self, reader: asyncio.StreamReader, consumed: int) -> Awaitable[Any]:
-        """Dead-letter a line over ``max_line_bytes`` (cut), skipping the rest of it."""
-        head = await reader.readexactly(consumed)
-        while True:
-            try:
-                await reader.readuntil(b"\n")
-                break
-            except asyncio.LimitOverrunError as exc:
-                await reader.readexactly(exc.consumed)
-            except asyncio.IncompleteReadError:
-                break
-        RECEIVED.inc()
-        limit = self.settings.max_line_bytes
-        return await self._dead_letter(head[:limit], f"line longer than {limit} bytes", "", "too_long")
-
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         CONNECTIONS.inc()
-        # Bounded: when Kafka is slow the queue fills, this loop stops reading, TCP pushes back.
-        pending: asyncio.Queue[Awaitable[Any] | None] = asyncio.Queue(maxsize=self.settings.max_in_flight)
-        acker = asyncio.create_task(self._acknowledge(pending, writer))
+        # Lines are read a buffer at a time (not one read per line: that cost more than the rest).
+        # Each run of lines that share a Kafka write goes to the acknowledger as one item.
+        pending: asyncio.Queue[tuple[Awaitable[Any], int] | None] = asyncio.Queue()
+        window = _Window(self.settings.max_in_flight)
+        acker = asyncio.create_task(self._acknowledge(pending, writer, window))
+        limit = self.settings.max_line_bytes
+        tail = b""
+        skipping = False  # inside a line over the limit, whose head went to the dead letters
         try:
             while not acker.done():
-                future: Awaitable[Any] | None = None
-                last = False
-                try:
-                    line = await reader.readuntil(b"\n")
-                except asyncio.LimitOverrunError as exc:
-                    future = await self._too_long(reader, exc.consumed)
-                except asyncio.IncompleteReadError as exc:
-                    line, last = exc.partial, True  # the end: maybe a last line without its newline
-                if future is None:
-                    line = line.rstrip(b"\r\n")
-                    if line.strip():
+                # Bounded: when Kafka is slow, lines stay in flight, this loop stops reading and
+                # TCP pushes back on the sender.
+                await window.room()
+                chunk = await reader.read(self._chunk)
+                last = not chunk
+                lines = (tail + chunk).split(b"\n")
+                tail = b"" if last else lines.pop()
+                if skipping and lines:
+                    lines[0], skipping = b"", False  # the rest of the over-long line
+                if len(tail) > limit and not skipping:
+                    lines.append(_TooLong(tail[:limit]))
+                    skipping = True
+                if skipping:
+                    tail = b""
+                runs: list[list[Any]] = []
+                for line in lines:
+                    if isinstance(line, _TooLong) or len(line) > limit:
+                        reason = f"line longer than {limit} bytes"
+                        future = await self._dead_letter(bytes(line[:limit]), reason, "", "too_long")
+                    else:
+                        line = line.rstrip(b"\r")
+                        if not line.strip():
+                            continue
                         future = await self._produce(line)
-                if future is not None:
-                    IN_FLIGHT.inc()
-                    await pending.put(future)
+                    if runs and runs[-1][0] is future:
+                        runs[-1][1] += 1
+                    else:
+                        runs.append([future, 1])
+                read = sum(n for _, n in runs)
+                RECEIVED.inc(read)
+                IN_FLIGHT.inc(read)
+                window.take(read)
+                for future, n in runs:
+                    pending.put_nowait((future, n))
                 if last:
                     break
         except (ConnectionError, OSError) as exc:
             log.info("connection %s: %s", peer, exc)
         finally:
             if not acker.done():
-                await pending.put(None)
+                pending.put_nowait(None)
             with contextlib.suppress(Exception):
                 await acker
             CONNECTIONS.dec()
@@ -188,33 +211,64 @@ class Bridge:
                 await writer.wait_closed()
 
     async def _acknowledge(
-        self, pending: asyncio.Queue[Awaitable[Any] | None], writer: asyncio.StreamWriter
+        self,
+        pending: asyncio.Queue[tuple[Awaitable[Any], int] | None],
+        writer: asyncio.StreamWriter,
+        window: _Window,
     ) -> None:
-        """Wait for each line's write in order and tell the sender how many are stored."""
-        stored = 0
+        """Wait for each run of lines' write in order and tell the sender how many are stored."""
+        stored = told = 0
         while True:
-            future = await pending.get()
-            if future is None:
+            item = await pending.get()
+            if item is None:
                 break
+            future, n = item
             try:
                 await future
             except Exception:
                 # Kafka gave up on a write: close the connection; the sender resends what is unacknowledged.
                 FAILED.inc()
                 log.exception("a Kafka write failed; closing the connection")
-                IN_FLIGHT.dec()
-                while not pending.empty():  # unblock the reader, which may wait for room
-                    if pending.get_nowait() is not None:
-                        IN_FLIGHT.dec()
+                IN_FLIGHT.dec(window.in_flight)
+                window.release(window.in_flight)
                 writer.close()
                 raise
-            IN_FLIGHT.dec()
-            stored += 1
+            IN_FLIGHT.dec(n)
+            window.release(n)
+            stored += n
             # Acks are cumulative: when the sender does not read them, skip some rather than buffer.
-            if pending.empty() or stored % 100 == 0:
+            if pending.empty() or stored - told >= 100:
                 transport = writer.transport
                 if not transport.is_closing() and transport.get_write_buffer_size() < _ACK_BUFFER:
                     writer.write(b"ack %d\n" % stored)
+                    told = stored
+
+
+class _TooLong(bytes):
+    """The head of a line over the limit (dead-lettered, cut)."""
+
+
+class _Window:
+    """Lines of one connection read but not stored yet, and a wait for room below the bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def take(self, n: int) -> None:
+        self.in_flight += n
+        if self.in_flight >= self.limit:
+            self._room.clear()
+
+    def release(self, n: int) -> None:
+        self.in_flight -= n
+        if self.in_flight < self.limit:
+            self._room.set()
+
+    async def room(self) -> None:
+        await self._room.wait()
 
 
 async def run(settings: StreamingSettings) -> None:

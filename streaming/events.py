@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
+import time
 import uuid
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 EventType = Literal["impression", "click", "conversion"]
 EVENT_TYPES: tuple[EventType, ...] = ("impression", "click", "conversion")
@@ -23,6 +24,10 @@ MAX_ID = 128
 _FIELDS = ("event_id", "time", "type", "campaign_id", "creative_id", "banner_id", "adid", "cost")
 #: Events more than this far in the future are refused (a clock or unit mistake: seconds vs ms).
 MAX_FUTURE_MS = 24 * 3600 * 1000
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class EventError(ValueError):
@@ -37,9 +42,11 @@ class EventError(ValueError):
         super().__init__(f"field '{field}': {shown} {reason}" if field else reason)
 
 
-@dataclass(frozen=True)
-class AdEvent:
-    """One impression, click or conversion; ``time_ms`` is epoch milliseconds, UTC."""
+class AdEvent(NamedTuple):
+    """One impression, click or conversion; ``time_ms`` is epoch milliseconds, UTC.
+
+    A named tuple: built and read in C, which matters at tens of thousands of events a second.
+    """
 
     event_id: str
     time_ms: int
@@ -52,12 +59,31 @@ class AdEvent:
 
     def encode(self) -> bytes:
         """Canonical JSON (sorted keys, no spaces): what goes to the events topic."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        # The keys written in sorted order by hand: json.dumps with sort_keys sorts
+        # on every call.
+        body = {
+            "adid": self.adid,
+            "banner_id": self.banner_id,
+            "campaign_id": self.campaign_id,
+            "cost": self.cost,
+            "creative_id": self.creative_id,
+            "event_id": self.event_id,
+            "time_ms": self.time_ms,
+            "type": self.type,
+        }
+        return _ENCODER.encode(body).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> AdEvent:
         """Read back what :meth:`encode` wrote."""
         return cls(**json.loads(raw))
+
+    @classmethod
+    def decode_many(cls, raw: bytes) -> list[AdEvent]:
+        """The events of one record of the events topic (one per line; see :mod:`streaming.packer`)."""
+        # One JSON array for the whole record: a third of the cost of parsing line by line.
+        # (Encoded events hold no raw newline: JSON escapes it.)
+        return [cls(**body) for body in json.loads(b"[" + raw.replace(b"\n", b",") + b"]")]
 
     @property
     def key(self) -> bytes:
@@ -118,7 +144,10 @@ def parse(line: bytes, *, now_ms: int | None = None) -> AdEvent:
         raise EventError("type", kind, "must be one of impression, click, conversion")
     adid = body["adid"]
     try:
-        adid = str(uuid.UUID(adid)) if isinstance(adid, str) else None
+        if not isinstance(adid, str):
+            adid = None
+        elif not _CANONICAL_UUID.fullmatch(adid):  # the usual form passes as it is, quickly
+            adid = str(uuid.UUID(adid))
     except ValueError:
         adid = None
     if adid is None:
@@ -126,7 +155,7 @@ def parse(line: bytes, *, now_ms: int | None = None) -> AdEvent:
     cost = body["cost"]
     if isinstance(cost, bool) or not isinstance(cost, int | float) or not math.isfinite(cost) or cost < 0:
         raise EventError("cost", cost, "must be a finite number >= 0")
-    now = now_ms if now_ms is not None else int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
     return AdEvent(
         event_id=event_id,
         time_ms=_time_ms(body["time"], now),

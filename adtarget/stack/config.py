@@ -49,6 +49,7 @@ class StackSettings(BaseSettings):
     smtp_port: int = 8025
     bridge_port: int = Field(9009, description="Socket-to-Kafka bridge (ad-server events).")
     bridge_metrics_port: int = 9109
+    report_port: int = Field(6066, description="Realtime report worker: /report, /report.html, /metrics.")
 
     # Memory: the whole stack is sized to stay under 8 GB.
     cassandra_heap: str = Field("1G", description="Cassandra -Xmx/-Xms.")

@@ -141,6 +141,13 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on now (the kernel's pick), for a throw-away server."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 def port_open(host: str, port: int, *, timeout: float = 0.5) -> bool:
     """True if something accepts TCP connections on ``host:port``."""
     try:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from adtarget.profiles.tables import PROFILE_TABLES, ProfileTable
 from adtarget.stack import registry
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.cassandra import Cassandra
+from adtarget.stack.process import free_port
 from serving.store import ProfileStore
 
 pytestmark = pytest.mark.integration
@@ -49,12 +49,6 @@ ROWS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "frequency_caps": ("adid, day, campaign_id, impressions", (KNOWN, "2026-11-27", 4, 9)),
     "last_seen": ("adid, at, source", (KNOWN, NOW, "ad")),
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +80,7 @@ def cassandra(stack: Callable[..., None]) -> Iterator[CassandraSettings]:
 
 @pytest.fixture(scope="module")
 def server(cassandra: CassandraSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **settings_env(cassandra),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,14 @@ from adtarget.stack.config import StackSettings
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_up_twice_then_down_leaves_nothing_running(tmp_path: Path, settings: StackSettings) -> None:
     # Its own folders and ports, so the developer's stack is left alone; the venv and jar cache are shared.
     mini = StackSettings(
         var_dir=tmp_path / "var",
         venv_dir=settings.venv_dir,
         cache_dir=settings.cache_dir,
-        postgres_port=_free_port(),
-        smtp_port=_free_port(),
+        postgres_port=process.free_port(),
+        smtp_port=process.free_port(),
     )
     names = ["postgres", "smtp"]
     try:

@@ -36,7 +36,7 @@ def test_stopping_postgres_also_stops_what_needs_it() -> None:
         "airflow-dag-processor",
         "airflow-triggerer",
     }
-    assert registry.dependents(["kafka"]) == {"kafka", "bridge"}
+    assert registry.dependents(["kafka"]) == {"kafka", "bridge", "report"}
 
 
 def test_missing_jdk_is_a_one_line_error(tmp_path: Path) -> None:

@@ -33,6 +33,9 @@ def test_a_valid_line_round_trips() -> None:
         "e-1", 1_794_909_600_250, "click", 12, 60, 7, "3f2504e0-4f89-11d3-9a0c-0305e82c3301", 0.35
     )
     assert AdEvent.decode(event.encode()) == event
+    # Canonical: every field, keys sorted, no spaces (encode writes them by hand, for speed).
+    assert event.encode() == json.dumps(event._asdict(), sort_keys=True, separators=(",", ":")).encode()
+    assert AdEvent.decode_many(event.encode() + b"\n" + event.encode()) == [event, event]
     assert event.key == b"12"
     assert parse(_line(time=1_794_909_600_250), now_ms=NOW) == event
     assert parse(_line(time="2026-11-17T19:00:00.250+09:00"), now_ms=NOW) == event
