@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -201,8 +202,6 @@ async def run_kind(kind: str, args: argparse.Namespace, stack: StackSettings, lo
 async def _latency(
     s: StreamingSettings, watch: ReportWatch, rate: int, seconds: int, before: int
 ) -> dict[str, Any]:
-    import random
-
     rnd = random.Random(3)  # noqa: S311 - bench data
     sender = EventSender("127.0.0.1", s.bridge_port, max_unacked=50_000)
     probe = EventSender("127.0.0.1", s.bridge_port)

@@ -53,8 +53,9 @@ class Totals(NamedTuple):
     """One row's sums. ``late`` counts events that came after their window closed.
 
     Spend is kept in micro-units (integers), so totals do not depend on the order of additions:
-    a replayed stream gives the same bits. ``offset`` is the newest source offset counted in
-    (-1: none); ``partition`` the source partition that owns the row.
+    a replayed stream gives the same bits. ``offset`` is the source position (see
+    :func:`streaming.packer.position`) of the newest event counted in (-1: none); ``partition``
+    the source partition that owns the row.
     """
 
     impressions: int = 0
@@ -241,7 +242,8 @@ class PartitionReport:
         return [k for keys in self._rows_by_window.values() for k in keys]
 
     def add(self, event: AdEvent, offset: int) -> Outcome:
-        """Count the event found at ``offset`` of this partition."""
+        """Count the event found at ``offset`` of this partition (its position: any number that
+        grows with the partition's order, e.g. a Kafka offset, or offset and index in a record)."""
         if not self._resumed:
             # The first event after a restore is where the consumer resumed: if the stored
             # watermark is ahead of it, this is a replay; judge it as the first pass did.

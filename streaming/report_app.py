@@ -2,18 +2,22 @@
 
     python -m streaming.report_app          # a worker; web views on :6066
 
-One agent takes the events in batches and counts them with :class:`streaming.report.PartitionReport`,
-per source partition, into three changelog-backed tables: the report rows, the event ids seen
-(dedup) and each partition's watermark. The tables are written with their changelog message sent
-to the event's own partition, so a partition's state moves with it on a rebalance and is rebuilt
-from Kafka after a crash (the memory store keeps nothing on disk).
+One agent reads the records (packs of events, see :mod:`streaming.packer`) one by one and counts
+their events with :class:`streaming.report.PartitionReport`, per source partition, into three
+changelog-backed tables: the report rows, the event ids seen (dedup, stored in groups) and each
+partition's watermark. Every ``batch_size`` records, or ``batch_wait`` seconds, the changelog of
+what changed is sent to the records' own partitions and, once Kafka has stored it, the records
+are acknowledged, so a committed offset never runs ahead of stored state. A partition's state
+moves with it on a rebalance and is rebuilt from Kafka after a crash (the memory store keeps
+nothing on disk).
 
 The rows are exact across restarts whichever processing guarantee is set: a row carries the
-source offset it includes, so the replay that follows a ``kill -9`` recognises what is already
-counted (Faust's exactly-once has known holes, e.g. faust-streaming #517, #323; the report does not
-depend on it). Changed rows go out every ``flush_interval`` as whole-row upserts to Cassandra
-(``realtime_report``, newest offset wins) and to the compacted ``ad-report`` topic; after a
-partition is assigned, all its rows are written again, so a flush lost in a crash is made good.
+position (offset and index in the record) of the newest event it includes, so the replay that
+follows a ``kill -9`` recognises what is already counted (Faust's exactly-once has known holes,
+e.g. faust-streaming #517, #323; the report does not depend on it). Changed rows go out every
+``flush_interval`` as whole-row upserts to the compacted ``ad-report`` topic and, in the
+background, to Cassandra (``realtime_report``, newest position wins); after a partition is
+assigned, all its rows are written again, so a write lost in a crash is made good.
 
 Views (Faust's web server): ``/report`` (JSON), ``/report.html`` (refreshes itself), ``/metrics``.
 """
@@ -50,9 +54,9 @@ V = TypeVar("V")
 class _Codec(MutableMapping[K, V], Generic[K, V]):
     """A typed view of a Faust table's store (plain JSON keys and values), without changelog.
 
-    The worker writes the changelog itself, to the partition it chooses; writing through the
-    table would send it to the partition of Faust's "current event", which in a batch is the last
-    event's, not necessarily this one's.
+    The worker writes the changelog itself, to the partition it chooses, and waits for Kafka to
+    store it; writing through the table would queue it for the partition of Faust's "current
+    event" and return at once.
     """
 
     def __init__(

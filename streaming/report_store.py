@@ -1,6 +1,7 @@
 """The realtime report in Cassandra: idempotent row upserts, and recent windows for the views.
 
-Each write carries ``USING TIMESTAMP`` = the row's source offset + 1. Cassandra keeps the write
+Each write carries ``USING TIMESTAMP`` = the row's source position + 1 (the position, offset and
+index in the record, of the newest event the row includes). Cassandra keeps the write
 with the highest timestamp, so snapshots of a row may arrive twice or out of order (a replay
 after a crash, a worker that has just lost the partition) and the newest content still wins.
 """

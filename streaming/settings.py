@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class StreamingSettings(BaseSettings):
-    """Kafka, topics and the bridge's socket; every field can be set as ``STREAMING_<NAME>``."""
+    """Kafka, topics, the bridge's socket and the report worker; each field is ``STREAMING_<NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="STREAMING_", extra="forbid")
 
