@@ -35,6 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from adtarget.profiles.config import CassandraSettings, settings_env
+from adtarget.profiles.throttle import percentile
 from adtarget.stack.config import PROJECT_ROOT, StackSettings
 from adtarget.stack.process import free_port
 from adtarget.stack.registry import engines
@@ -46,11 +47,6 @@ from streaming.traffic import event_line, make_traffic
 RESULTS = PROJECT_ROOT / "bench" / "results" / "realtime_report.json"
 GOALS = {"events_per_s": 20_000, "p95_s": 2.0, "faust_vs_plain": 0.5}
 PROBE_CAMPAIGN = 90_000_000
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 class ReportWatch:
@@ -233,8 +229,8 @@ async def _latency(
         "offered_events_per_s": rate,
         "achieved_events_per_s": round(achieved),
         "probes": len(waits),
-        "p50_s": round(_percentile(waits, 0.5), 3),
-        "p95_s": round(_percentile(waits, 0.95), 3),
+        "p50_s": round(percentile(waits, 0.5), 3),
+        "p95_s": round(percentile(waits, 0.95), 3),
         "max_s": round(max(waits), 3),
     }
 

@@ -82,7 +82,7 @@ class Totals(NamedTuple):
             self.impressions + (kind == "impression"),
             self.clicks + (kind == "click"),
             self.conversions + (kind == "conversion"),
-            self.spend_micros + round(event.cost * MICROS),
+            self.spend_micros + micros(event.cost),
             self.late,
             offset,
             self.partition,
@@ -112,10 +112,6 @@ def micros(cost: float) -> int:
 def window_of(time_ms: int) -> int:
     """The start of the minute that holds ``time_ms``."""
     return time_ms - time_ms % WINDOW_MS
-
-
-def key_of(event: AdEvent) -> WindowKey:
-    return WindowKey(window_of(event.time_ms), event.campaign_id, event.creative_id)
 
 
 def is_late(time_ms: int, watermark_ms: int, allowed_lateness_ms: int) -> bool:
@@ -264,7 +260,7 @@ class PartitionReport:
             if totals is None:
                 totals = Totals(partition=self.partition)
                 self._rows_by_window.setdefault(window, set()).add(key)
-            if window + WINDOW_MS + self.allowed_lateness_ms <= self._mark_ms:  # is_late, inlined
+            if is_late(time_ms, self._mark_ms, self.allowed_lateness_ms):
                 totals, outcome = totals.add_late(offset), Outcome.LATE
             else:
                 totals, outcome = totals.add(event, offset), Outcome.COUNTED
