@@ -112,6 +112,14 @@ class AirflowClient:
         )
         return {ti["task_id"]: str(ti["state"]) for ti in body["task_instances"]}
 
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """A task's XCom value (by default what it returned)."""
+        path = (
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
+            f"/taskInstances/{quote(task_id, safe='')}/xcomEntries/{quote(key, safe='')}"
+        )
+        return self.request("GET", path, params={"deserialize": "true"})["value"]
+
     def backfill(
         self,
         dag_id: str,

@@ -88,6 +88,21 @@ def _key(pattern: str, mode: MatchMode) -> str:
     return _haystack(normalize(pattern), mode)
 
 
+def haystack(text: str, mode: str) -> str:
+    """``text`` normalised and shaped as ``mode`` searches it.
+
+    A pattern is in a line when ``needle(pattern, mode)`` is a substring of
+    ``haystack(line, mode)``: the rule the audience-size HiveQL applies through the
+    ``adtarget_haystack`` function of the Thrift server, so sizing and extraction agree.
+    """
+    return _haystack(normalize(text), MatchMode(mode))
+
+
+def needle(pattern: str, mode: str) -> str:
+    """``pattern`` shaped as :func:`haystack` shapes lines (token mode: framed by spaces)."""
+    return _key(pattern, MatchMode(mode))
+
+
 class SegmentMatcher:
     """All rules compiled into one automaton per mode; :meth:`match` gives a line's segments.
 

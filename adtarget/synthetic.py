@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from adtarget.vocabulary import AGE_BANDS, APP_CATEGORIES, DEVICES, DOMAINS, GENDERS, PATHS, REGIONS
+
 #: Users per chunk: the unit of parallelism and of reproducibility.
 CHUNK_USERS = 10_000
 
@@ -39,26 +41,6 @@ KEYWORDS_EN = (
     "apartment moving interior furniture bed mattress sofa game webtoon movie concert ticket "
     "delivery chicken pizza"
 ).split()
-APP_CATEGORIES = (
-    "game",
-    "finance",
-    "shopping",
-    "travel",
-    "social",
-    "video",
-    "music",
-    "health",
-    "education",
-    "food",
-)
-DOMAINS = ("shop.example.kr", "news.example.com", "travel.example.kr", "game.example.com", "bank.example.kr")
-PATHS = ("/", "/search", "/item", "/cart", "/event", "/login", "/article", "/deal")
-AGE_BANDS = ("13-19", "20-29", "30-39", "40-49", "50-59", "60+")
-GENDERS = ("F", "M", "U")
-REGIONS = ("seoul", "gyeonggi", "busan", "incheon", "daegu", "daejeon", "gwangju", "jeju", "other")
-DEVICES = ("phone", "tablet", "pc")
-OSES = ("android", "ios", "windows", "macos")
-
 N_CAMPAIGNS = 200
 CREATIVES_PER_CAMPAIGN = 5
 N_BANNERS = 500

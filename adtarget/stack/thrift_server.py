@@ -25,11 +25,26 @@ def build_session(ui_port: int) -> SparkSession:
     )
 
 
+def register_functions(spark: SparkSession) -> None:
+    """Functions the project's HiveQL calls, visible to every Thrift client (one shared session).
+
+    ``adtarget_haystack(text, mode)``: the text normalised as the segment matcher sees it, so
+    the audience-size queries of ``sql/segments`` match exactly as the daily extraction does.
+    """
+    from adtarget.matcher import haystack
+
+    def _haystack(text: str | None, mode: str | None) -> str | None:
+        return None if text is None or mode is None else haystack(text, mode)
+
+    spark.udf.register("adtarget_haystack", _haystack, "string")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Spark Thrift server (HiveServer2 protocol).")
     parser.add_argument("--ui-port", type=int, default=4040, help="Spark UI port")
     args = parser.parse_args()
     spark = build_session(args.ui_port)
+    register_functions(spark)
     jvm = spark.sparkContext._jvm
     if jvm is None:
         raise RuntimeError("thrift-server: the Spark session has no JVM gateway")

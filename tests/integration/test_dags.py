@@ -27,6 +27,17 @@ def test_dagbag_has_no_import_errors(settings: StackSettings) -> None:
     assert {"sql_keyword_stats", "sql_log_volume", "sql_campaign_stats", "sql_segment_size_history"} <= set(
         bag.dag_ids
     )
+    # One audience DAG per template, with the template's params and the registration fields.
+    from adtarget.segments.form import CONTROL
+    from adtarget.segments.templates import TEMPLATES
+
+    for template_id, tmpl in TEMPLATES.items():
+        audience = bag.get_dag(f"audience_{template_id}")
+        assert audience is not None, template_id
+        assert audience.task_ids == ["check", "exact_size", "register"]
+        assert set(audience.params) == set(tmpl.properties) | set(CONTROL)
+    assert {"segment_admin", "segment_expiry"} <= set(bag.dag_ids)
+
     campaign = bag.get_dag("sql_campaign_stats")
     assert campaign is not None
     assert campaign.get_task("020_campaign_totals").upstream_task_ids == {"010_creative_delivery"}

@@ -19,8 +19,8 @@ from adtarget.stack import process
 from adtarget.stack.engine import Engine, Launch
 from adtarget.stack.errors import StackError
 
-#: Databases the stack needs: Airflow's metadata and the shared Hive metastore.
-DATABASES = ("airflow", "metastore")
+#: Databases the stack needs: Airflow's metadata, the shared Hive metastore and the segment registry.
+DATABASES = ("airflow", "metastore", "adtarget")
 #: The database role every client uses (trust auth on loopback only).
 ROLE = "adtarget"
 #: The system user that runs the server when the launcher is root.

@@ -1,0 +1,10 @@
+-- search_lapsed: users who searched any keyword in the window, but not since quiet_from.
+SELECT s.adid
+FROM (
+  SELECT l.adid, l.dt, adtarget_haystack(l.query, c.match) AS hay
+  FROM adtarget.search_log l CROSS JOIN p_scalars c
+  WHERE l.dt BETWEEN c.dt_from AND c.dt_to
+) s
+WHERE EXISTS (SELECT 1 FROM p_keywords k WHERE instr(s.hay, k.needle) > 0)
+GROUP BY s.adid
+HAVING max(s.dt) < (SELECT quiet_from FROM p_scalars)

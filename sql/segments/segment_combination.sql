@@ -1,0 +1,3 @@
+-- segment_combination: AND / OR / NOT of registered segments. Built by
+-- adtarget.segments.query from each segment's own member query, so this file holds no SQL;
+-- it documents the template next to the others.

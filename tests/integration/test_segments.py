@@ -1,0 +1,306 @@
+"""Audience sizes on the real warehouse equal a brute-force count; params are matched literally.
+
+Two generated days of 3,000 users; each template's exact count (HiveQL over the Spark Thrift
+server, params staged as tables) is compared with :mod:`tests.audiences`, which recomputes the
+audience in Python from the generator's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pytest
+
+from adtarget import testdata
+from adtarget.segments.params import ParamError, validate
+from adtarget.segments.registry import Outcome, Registry, RegistryError, Status
+from adtarget.segments.settings import SegmentSettings
+from adtarget.segments.sizing import exact_size
+from adtarget.segments.staging import Staging
+from adtarget.segments.task import check
+from adtarget.segments.templates import TEMPLATES, template
+from adtarget.stack.config import StackSettings
+from tests import audiences
+from tests.warehouse import query
+
+pytestmark = pytest.mark.integration
+
+# Days far from any real data a developer may have loaded.
+DAY1, DAY2 = dt.date(2003, 7, 1), dt.date(2003, 7, 2)
+HOSTILE_DAY = dt.date(2003, 7, 9)
+USERS = 3_000
+SEED = 23
+
+#: Params per template, chosen to give non-empty audiences on this data.
+SAMPLES: dict[str, dict[str, Any]] = {
+    "search_any": {
+        "keywords": ["나이키", "running shoes", "ＮＩＫＥ"],
+        "exclude_keywords": ["아디다스"],
+        "days": 2,
+    },
+    "search_all": {"keywords": ["나이키", "아디다스"], "days": 2},
+    "search_frequency": {
+        "keywords": ["나이키", "운동화"],
+        "match": "substring",
+        "min_searches": 2,
+        "days": 2,
+    },
+    "search_lapsed": {"keywords": ["나이키"], "days": 2, "quiet_days": 1},
+    "search_and_click": {"keywords": ["나이키", "아디다스"], "campaign_ids": [1, 2, 3, 4, 5], "days": 2},
+    "banner_click": {"banner_ids": [1, 2, 3, 4, 5], "min_clicks": 1, "days": 2},
+    "campaign_click": {"campaign_ids": [1, 2, 3], "min_clicks": 2, "days": 2, "genders": ["F"]},
+    "impression_no_click": {"campaign_ids": [1, 2], "min_impressions": 2, "days": 2},
+    "creative_frequency": {
+        "creative_ids": list(range(1, 11)),
+        "min_impressions": 2,
+        "max_impressions": 3,
+        "days": 2,
+    },
+    "app_install": {"app_ids": [f"app.{i:05d}" for i in range(1, 21)], "days": 2},
+    "app_category": {"app_categories": ["game", "finance"], "min_apps": 1, "days": 1},
+    "domain_visit": {"domains": ["shop.example.kr", "news.example.com"], "min_visits": 3, "days": 2},
+    "path_visit": {"domains": ["shop.example.kr"], "path_prefixes": ["/ca", "/it"], "days": 2},
+    "campaign_conversion": {"campaign_ids": list(range(1, 31)), "conversion_types": ["purchase"], "days": 2},
+    "clicked_not_converted": {"campaign_ids": [1, 2, 3], "days": 2},
+    "high_value": {"min_total_value": 40_000, "days": 2},
+    "active_users": {"days": 2, "min_active_days": 2, "regions": ["seoul", "busan"]},
+    "lapsed_users": {"days": 2, "quiet_days": 1},
+    "demographic": {"age_bands": ["20-29", "30-39"], "devices": ["phone"], "oses": ["ios"]},
+}
+
+
+@pytest.fixture(scope="module")
+def logs(stack: Callable[..., None], settings: StackSettings) -> audiences.Logs:
+    stack("spark-thrift")
+    testdata.generate(settings, start=DAY1, days=2, users=USERS, seed=SEED, quiet=True)
+    return audiences.Logs(SEED, USERS, [DAY1, DAY2])
+
+
+@pytest.fixture(scope="module")
+def hive(settings: StackSettings) -> Iterator[Any]:
+    from pyhive import hive as pyhive
+
+    conn = pyhive.connect(host=settings.host, port=settings.hive_port, username="adtarget", auth="NONE")
+    yield conn.cursor()
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def segment_settings(stack: Callable[..., None], settings: StackSettings) -> Iterator[SegmentSettings]:
+    """A registry database of the test's own, dropped afterwards."""
+    stack("postgres")
+    name = f"adtarget_test_{uuid.uuid4().hex[:8]}"
+    admin = f"postgresql://adtarget@{settings.host}:{settings.postgres_port}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield SegmentSettings(
+        registry_url=f"postgresql://adtarget@{settings.host}:{settings.postgres_port}/{name}"
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def staging(segment_settings: SegmentSettings) -> Staging:
+    return Staging(segment_settings.staging_uri)
+
+
+@pytest.mark.parametrize("template_id", list(SAMPLES))
+def test_exact_count_equals_brute_force(
+    template_id: str, logs: audiences.Logs, hive: Any, staging: Staging
+) -> None:
+    tmpl = template(template_id)
+    values = validate(tmpl, {**SAMPLES[template_id], "as_of": DAY2.isoformat()})
+    expected = audiences.members(logs, template_id, values)
+    assert expected, "the sample params should find someone"
+    result = exact_size(hive, tmpl, values, staging=staging)
+    assert (result.count, result.as_of) == (len(expected), DAY2)
+
+
+def test_every_template_but_the_combination_has_a_sample() -> None:
+    assert set(SAMPLES) | {"segment_combination"} == set(TEMPLATES)
+
+
+def test_default_as_of_is_the_newest_day_and_staging_is_cleaned(
+    logs: audiences.Logs,
+    hive: Any,
+    staging: Staging,
+    segment_settings: SegmentSettings,
+    settings: StackSettings,
+) -> None:
+    tmpl = template("demographic")
+    newest = max(r[0] for r in query(settings, "SHOW PARTITIONS adtarget.user_attributes"))
+    result = exact_size(hive, tmpl, validate(tmpl, {}), staging=staging)
+    assert result.as_of.isoformat() == newest.removeprefix("dt=")
+    # Nothing of the request is left: no view in the shared session, no staged file.
+    hive.execute("SHOW VIEWS")
+    assert not [v for v in hive.fetchall() if str(v[1]).startswith("p")]
+    staged = settings.var_dir / "data" / "staging"
+    assert not staged.exists() or not any(staged.iterdir())
+
+
+HOSTILE = [
+    'it\'s "quoted"',
+    "back\\slash \\' end",
+    "'; DROP TABLE adtarget.search_log; --",
+    "${hiveconf:hive.root.logger}",
+    "${env:HOME} x",
+    "line\nbreak",
+    "100% off_sale",
+    "ＮＩＫＥ 운동화",
+    "emoji 🎯 target",
+    "tab\tand space",
+]
+
+
+def _stage_hostile_day(hive: Any, staging: Staging) -> list[dict[str, Any]]:
+    """One day of searches whose text is hostile, written through a staged table (no SQL text)."""
+    rows = [
+        {
+            "adid": str(uuid.UUID(int=i + 1)),
+            "bid": f"hostile{i}",
+            "ts": dt.datetime(2003, 7, 9, 12, i, tzinfo=dt.UTC),
+            "query": text,
+        }
+        for i, text in enumerate([*HOSTILE, "nike shoes", "1000 offsale", "plain text"])
+    ]
+    table = pa.table(
+        {
+            "adid": pa.array([r["adid"] for r in rows], pa.string()),
+            "bid": pa.array([r["bid"] for r in rows], pa.string()),
+            "ts": pa.array([r["ts"] for r in rows], pa.timestamp("us", tz="UTC")),
+            "query": pa.array([r["query"] for r in rows], pa.string()),
+        }
+    )
+    view = f"p{uuid.uuid4().hex[:16]}_hostile"
+    with staging.staged(hive, {view: table}):
+        # Only a constant day and the generated view name are in the text; the rows are staged.
+        sql = (
+            f"INSERT OVERWRITE TABLE adtarget.search_log PARTITION (dt='{HOSTILE_DAY}') SELECT * FROM {view}"  # noqa: S608
+        )
+        hive.execute(sql)
+    for r in rows:
+        r["dt"] = HOSTILE_DAY.isoformat()
+    return rows
+
+
+@pytest.mark.parametrize("match", ["token", "substring"])
+def test_hostile_values_are_matched_literally_and_nothing_else_runs(
+    match: str, logs: audiences.Logs, hive: Any, staging: Staging, settings: StackSettings
+) -> None:
+    rows = _stage_hostile_day(hive, staging)
+    day1 = query(
+        settings, "SELECT count(*) FROM adtarget.search_log WHERE dt = %(d)s", {"d": DAY1.isoformat()}
+    )
+
+    rng = random.Random(5)  # noqa: S311 - reproducible filler, not a secret
+    filler = [f"zz{rng.getrandbits(64):x}" for _ in range(10_000 - len(HOSTILE) - 2)]
+    keywords = [*HOSTILE, "1_0", "nike", *filler]
+    assert len(keywords) == 10_000
+    tmpl = template("search_any")
+    values = validate(
+        tmpl, {"keywords": keywords, "match": match, "days": 1, "as_of": HOSTILE_DAY.isoformat()}
+    )
+    hostile_logs = audiences.Logs(SEED, 0, [])
+    hostile_logs.add("search_log", rows)
+    expected = audiences.members(hostile_logs, "search_any", values)
+    result = exact_size(hive, tmpl, values, staging=staging)
+    assert result.count == len(expected)
+    # Every hostile text finds its own row (and "1_0" is no LIKE pattern: "1000 offsale" is not hit).
+    assert len(expected) == len(HOSTILE) + 1
+
+    # Nothing else ran: the table and its other days are intact.
+    assert (
+        query(settings, "SELECT count(*) FROM adtarget.search_log WHERE dt = %(d)s", {"d": DAY1.isoformat()})
+        == day1
+    )
+    assert day1[0][0] > 0
+
+
+def test_registry_registers_once_versions_and_changes_status(segment_settings: SegmentSettings) -> None:
+    tmpl = template("banner_click")
+    a = validate(tmpl, {"banner_ids": [3, 1, 2]})
+    same = validate(tmpl, {"banner_ids": [1, 2, 3]})
+    other = validate(tmpl, {"banner_ids": [1, 2, 3], "min_clicks": 2})
+    name = f"clickers {uuid.uuid4().hex[:6]}"
+    with closing(Registry(segment_settings.registry_url)) as registry:
+        first, outcome = registry.register(tmpl, a, name=name, owner="kim")
+        assert (outcome, first.version, first.status) == (Outcome.CREATED, 1, Status.ACTIVE)
+        again, outcome = registry.register(tmpl, same, name="any other name", owner="lee")
+        assert (outcome, again.segment_id, again.version) == (Outcome.EXISTING, first.segment_id, 1)
+        newer, outcome = registry.register(tmpl, other, name=name.upper(), owner="kim")
+        assert (outcome, newer.segment_id, newer.version) == (Outcome.NEW_VERSION, first.segment_id, 2)
+        assert registry.resolve(first.segment_id)[1]["min_clicks"] == 2
+
+        day = dt.date.today()
+        assert first.segment_id in [s.segment_id for s in registry.active(day)]
+        registry.set_status(first.segment_id, Status.PAUSED)
+        assert first.segment_id not in [s.segment_id for s in registry.active(day)]
+        registry.set_status(first.segment_id, Status.ACTIVE)
+
+        short, _ = registry.register(
+            tmpl, validate(tmpl, {"banner_ids": [9]}), name=f"short {name}", owner="kim", expires_on=day
+        )
+        assert short.segment_id in [s.segment_id for s in registry.active(day)]
+        assert short.segment_id not in [s.segment_id for s in registry.active(day + dt.timedelta(days=1))]
+        assert [s.segment_id for s in registry.expire_due(day + dt.timedelta(days=1))] == [short.segment_id]
+        with pytest.raises(RegistryError, match="expired segments cannot become active"):
+            registry.set_status(short.segment_id, Status.ACTIVE)
+        # Its definition is free again once expired: registering it makes a new segment.
+        fresh, outcome = registry.register(
+            tmpl, validate(tmpl, {"banner_ids": [9]}), name=f"short {name}", owner="kim"
+        )
+        assert outcome is Outcome.CREATED
+        assert fresh.segment_id != short.segment_id
+
+
+def test_combination_of_registered_segments_equals_set_algebra(
+    logs: audiences.Logs, hive: Any, staging: Staging, segment_settings: SegmentSettings
+) -> None:
+    as_of = {"as_of": DAY2.isoformat()}
+    picks = ["search_any", "banner_click", "domain_visit", "app_install", "demographic"]
+    with closing(Registry(segment_settings.registry_url)) as registry:
+        ids, sets = {}, {}
+        for template_id in picks:
+            tmpl = template(template_id)
+            values = validate(tmpl, SAMPLES[template_id])
+            segment, _ = registry.register(
+                tmpl, values, name=f"{template_id} {uuid.uuid4().hex[:6]}", owner="t"
+            )
+            ids[template_id] = segment.segment_id
+            sets[template_id] = audiences.members(logs, template_id, {**values, "as_of": DAY2})
+        combo = template("segment_combination")
+        params = {
+            "all_of": [ids["search_any"], ids["demographic"]],
+            "any_of": [ids["banner_click"], ids["domain_visit"]],
+            "none_of": [ids["app_install"]],
+            "genders": ["M"],
+            **as_of,
+        }
+        values = validate(combo, params)
+        expected = (sets["search_any"] & sets["demographic"]) & (sets["banner_click"] | sets["domain_visit"])
+        expected -= sets["app_install"]
+        expected = audiences.filtered(logs, values, expected)
+        assert expected
+        assert exact_size(hive, combo, values, staging=staging, resolve=registry.resolve).count == len(
+            expected
+        )
+
+        # A combination of a combination works, and a reference to an unknown segment is refused
+        # before any query, naming the field and the value.
+        nested, _ = registry.register(combo, values, name=f"combo {uuid.uuid4().hex[:6]}", owner="t")
+        outer = validate(combo, {"any_of": [nested.segment_id], **as_of})
+        assert exact_size(hive, combo, outer, staging=staging, resolve=registry.resolve).count == len(
+            expected
+        )
+    with pytest.raises(
+        ParamError, match=r"segment_combination: any_of: segment 999999: not registered \(got 999999\)"
+    ):
+        check("segment_combination", {"any_of": [999_999]}, segment_settings)
