@@ -3,8 +3,9 @@
 ``audience_<template>``: the trigger form shows the template's params (with descriptions) and
 the registration fields. A run checks the params (a bad one fails the run before any query,
 naming the field and the value; the REST API refuses a conf that breaks the schema with 400),
-counts the audience exactly over HiveServer2, and registers the segment when ``register`` is
-on. The run's result (the last task's return value) holds the count and the segment.
+estimates it from the daily theta sketches in Cassandra (``cassandra_default``), counts it
+exactly over HiveServer2, and registers the segment when ``register`` is on. The run's result
+(the last task's return value) holds the count, the estimate and the segment.
 
 ``segment_admin``: pause, activate or expire a registered segment. ``segment_expiry``: daily,
 expires the segments past their last day.
@@ -51,6 +52,12 @@ def audience_dag(tmpl: Template) -> None:
 
             return check(tmpl.id, dict(params or {}))
 
+        @task(retries=0, execution_timeout=timedelta(minutes=5))
+        def estimate(params: dict[str, Any] | None = None) -> dict[str, Any]:
+            from adtarget.segments.task import estimate_in_airflow
+
+            return estimate_in_airflow(tmpl.id, dict(params or {}))
+
         @task(execution_timeout=timedelta(hours=1))
         def exact_size(
             params: dict[str, Any] | None = None,
@@ -68,9 +75,12 @@ def audience_dag(tmpl: Template) -> None:
             from adtarget.segments.task import register
 
             sized = ti.xcom_pull(task_ids="exact_size")
-            return register(tmpl.id, dict(params or {}), sized=sized, requested_by=_user(dag_run))
+            estimated = ti.xcom_pull(task_ids="estimate")
+            conf = dict(params or {})
+            return register(tmpl.id, conf, sized=sized, estimated=estimated, requested_by=_user(dag_run))
 
-        check() >> exact_size() >> register()
+        # The estimate comes first: it answers in a second, the exact count takes longer.
+        check() >> estimate() >> exact_size() >> register()
 
     audience()
 

@@ -2,6 +2,7 @@
 
     GET /v1/profiles/{adid}          everything known about one user, within the deadline
     GET /v1/profiles/by-bid/{bid}    the same, by browser id
+    POST /v1/audiences/estimate      the instant audience estimate of a template's params
     GET /healthz  /readyz  /metrics  /openapi.json
 
 An unknown user (every table answered, none holds a row) is a 404, so the ad server can tell
@@ -24,6 +25,7 @@ from starlette.schemas import SchemaGenerator
 
 from adtarget.profiles.config import CassandraSettings
 from serving import metrics
+from serving.audiences import estimate_endpoint
 from serving.guard import Guard
 from serving.settings import ServingSettings
 from serving.store import ProfileRead, ProfileStore, StoreUnavailable
@@ -223,6 +225,7 @@ def create_app(
         routes=[
             Route("/v1/profiles/by-bid/{bid}", profile_by_bid, methods=["GET"]),
             Route("/v1/profiles/{adid}", profile, methods=["GET"]),
+            Route("/v1/audiences/estimate", estimate_endpoint, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -31,8 +31,9 @@ class ServingSettings(BaseSettings):
     max_inflight: int = Field(default=32, ge=1)
     #: Requests per second per token and worker (token bucket); beyond it a fast 429.
     rate_limit: float = Field(default=5_000.0, gt=0)
-    #: Largest request accepted (bytes of headers' Content-Length); a profile read has no body.
-    max_request_bytes: int = Field(default=4_096, ge=0)
+    #: Largest request accepted (bytes): a profile read has no body; an estimate's body holds
+    #: its params (10,000 keywords fit in 256 KiB).
+    max_request_bytes: int = Field(default=262_144, ge=0)
     #: ``concurrent``: the 12 reads at once. ``sequential``: one after another, the seed's
     #: "before", kept only so the benchmark can measure the difference.
     fanout: Literal["concurrent", "sequential"] = "concurrent"

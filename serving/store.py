@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.profiles.tables import PROFILE_TABLES, SELECT_ADID_BY_BID, ProfileTable
+from adtarget.segments.sketches import SketchStore
 
 if TYPE_CHECKING:
     from cassandra.cluster import Cluster, Session
@@ -99,6 +100,7 @@ class ProfileStore:
         self._by_bid: Any = None
         self._ping: Any = None
         self._connector: asyncio.Task[None] | None = None
+        self._sketches: SketchStore | None = None
 
     def _connect(self) -> None:
         c = cluster(
@@ -126,6 +128,15 @@ class ProfileStore:
                 log.warning("profile store: cannot connect yet (%s); retrying", exc)
                 await asyncio.sleep(self._reconnect_interval)
 
+    def sketches(self) -> SketchStore:
+        """The audience sketches over this store's session (prepared once)."""
+        session = self._session
+        if session is None:
+            raise StoreUnavailable("not connected")
+        if self._sketches is None:
+            self._sketches = SketchStore(session)
+        return self._sketches
+
     async def start(self) -> None:
         """Connect now if Cassandra is up, else keep trying in the background."""
         self._connector = asyncio.create_task(self._keep_connecting())
@@ -138,6 +149,7 @@ class ProfileStore:
         if self._cluster is not None:
             await asyncio.to_thread(self._cluster.shutdown)
         self._cluster = self._session = None
+        self._sketches = None
 
     @property
     def ready(self) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from adtarget.matcher import needle
 from adtarget.segments.templates import Template
 
 
@@ -72,6 +73,16 @@ def _cross_checks(template: Template, values: dict[str, Any]) -> None:
         fail("max_impressions", f"must be at least min_impressions ({values['min_impressions']})")
     if "min_active_days" in values and values["min_active_days"] > values["days"]:
         fail("min_active_days", f"must be at most days ({values['days']})")
+    for name in ("keywords", "exclude_keywords"):
+        for i, keyword in enumerate(values.get(name) or ()):
+            # As the matcher refuses them: an empty needle would match every search.
+            if not needle(keyword, values["match"]).strip():
+                raise ParamError(
+                    template.id,
+                    f"{name}[{i}]",
+                    keyword,
+                    f"has no letters or digits to match in {values['match']} mode",
+                )
     if template.id == "segment_combination":
         if not values["all_of"] and not values["any_of"]:
             fail("all_of", "all_of or any_of must name at least one segment")

@@ -13,11 +13,13 @@ import logging
 from contextlib import closing
 from typing import Any
 
+from adtarget.segments.estimate import estimate
 from adtarget.segments.form import CONTROL
 from adtarget.segments.params import ParamError, validate
 from adtarget.segments.registry import Registry, RegistryError, Status
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.sizing import exact_size
+from adtarget.segments.sketches import SketchStore
 from adtarget.segments.staging import Staging
 from adtarget.segments.templates import Template, template
 
@@ -110,13 +112,15 @@ def register(
     *,
     sized: dict[str, Any],
     requested_by: str,
+    estimated: dict[str, Any] | None = None,
     settings: SegmentSettings | None = None,
 ) -> dict[str, Any]:
-    """Register the run's segment if it asked to; the run's result either way."""
+    """Register the run's segment if it asked to; the run's result either way (the exact
+    size, the instant estimate and the segment)."""
     settings = settings or SegmentSettings()
     tmpl = template(template_id)
     own, control = split(tmpl, conf)
-    result = {**sized, "registered": False, "segment": None}
+    result = {**sized, "estimate": estimated, "registered": False, "segment": None}
     if not control["register"]:
         log.info("%s: sized only (register is off)", tmpl.id)
         return result
@@ -180,3 +184,51 @@ def size_in_airflow(
         )
     finally:
         conn.close()
+
+
+def instant_estimate(
+    template_id: str, conf: dict[str, Any], *, session: Any, settings: SegmentSettings | None = None
+) -> dict[str, Any]:
+    """The sketch estimate of the run's audience; ``available: false`` (with the reason) when
+    there is none to give, so sizing goes on with the exact count."""
+    settings = settings or SegmentSettings()
+    tmpl = template(template_id)
+    own, _ = split(tmpl, conf)
+    values = validate(tmpl, own)
+    store = SketchStore(session)
+    as_of = values["as_of"] or store.newest_day()
+    if as_of is None:
+        return {"available": False, "reason": "no day has sketches yet (the daily sketch build has not run)"}
+    with closing(Registry(settings.registry_url)) as registry:
+        try:
+            result = estimate(tmpl, values, as_of, store, resolve=_resolver(registry, tmpl, values))
+        except LookupError as exc:
+            return {"available": False, "reason": str(exc)}
+    log.info(
+        "%s: about %d users as of %s (%s, bounds %s..%s, %.3f s)",
+        tmpl.id,
+        result.estimate,
+        as_of,
+        result.relation,
+        result.lower,
+        result.upper,
+        result.seconds,
+    )
+    return {"available": True, "as_of": as_of.isoformat(), **result.as_json()}
+
+
+def estimate_in_airflow(
+    template_id: str, conf: dict[str, Any], conn_id: str = "cassandra_default"
+) -> dict[str, Any]:
+    """:func:`instant_estimate` over the ``cassandra_default`` connection."""
+    from adtarget.profiles.config import cluster, settings_from_connection
+
+    cassandra = settings_from_connection(conn_id)
+    try:
+        with cluster(cassandra) as c:
+            return instant_estimate(template_id, conf, session=c.connect(cassandra.keyspace))
+    except ParamError:
+        raise
+    except Exception as exc:  # no estimate is no reason to withhold the exact count
+        log.warning("%s: no estimate (%s)", template_id, exc)
+        return {"available": False, "reason": f"{type(exc).__name__}: {exc}"[:300]}

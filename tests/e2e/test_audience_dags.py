@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from adtarget import testdata
+from adtarget import spark_submit, testdata
 from adtarget.airflow_client import AirflowApiError, AirflowClient
 from adtarget.segments.form import params_schema
 from adtarget.segments.params import validate
@@ -37,6 +37,7 @@ SEED = 31
 def api(stack: Callable[..., None], settings: StackSettings) -> Iterator[AirflowClient]:
     stack()
     testdata.generate(settings, start=DAY, users=USERS, seed=SEED, quiet=True)
+    spark_submit.submit(settings, "build_sketches.py", ["--day", DAY.isoformat()], quiet=True)
     with AirflowClient(
         f"http://{settings.host}:{settings.airflow_port}", ADMIN_USER, admin_password(settings)
     ) as c:
@@ -65,6 +66,10 @@ def test_size_then_register_through_the_trigger_api(api: AirflowClient, registry
     assert result["exact_count"] == expected
     assert result["as_of"] == DAY.isoformat()
     assert result["registered"] is False
+    # The instant estimate: 1,000 users keep every sketch exact, so it is the count itself.
+    assert result["estimate"]["available"] is True
+    assert result["estimate"]["relation"] == "exact"
+    assert result["estimate"]["estimate"] == expected
 
     run = api.trigger(dag_id, {**conf, "register": True, "name": name, "owner": "sales-kim"})
     assert api.wait_for_run(dag_id, run, timeout=600) == "success"
@@ -111,7 +116,12 @@ def test_bad_params_are_refused_before_any_query(api: AirflowClient) -> None:
     run = api.trigger("audience_lapsed_users", {"days": 2, "quiet_days": 2, "as_of": DAY.isoformat()})
     assert api.wait_for_run("audience_lapsed_users", run, timeout=300) == "failed"
     states = api.task_states("audience_lapsed_users", run)
-    assert states == {"check": "failed", "exact_size": "upstream_failed", "register": "upstream_failed"}
+    assert states == {
+        "check": "failed",
+        "estimate": "upstream_failed",
+        "exact_size": "upstream_failed",
+        "register": "upstream_failed",
+    }
 
 
 def _browser(playwright: Any) -> Any:

@@ -18,11 +18,14 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from adtarget import testdata
+from adtarget import spark_submit, testdata
+from adtarget.profiles.config import CassandraSettings, cluster
+from adtarget.segments.estimate import Relation, estimate
 from adtarget.segments.params import ParamError, validate
 from adtarget.segments.registry import Outcome, Registry, RegistryError, Status
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.sizing import exact_size
+from adtarget.segments.sketches import SketchStore
 from adtarget.segments.staging import Staging
 from adtarget.segments.task import check
 from adtarget.segments.templates import TEMPLATES, template
@@ -84,6 +87,20 @@ def logs(stack: Callable[..., None], settings: StackSettings) -> audiences.Logs:
 
 
 @pytest.fixture(scope="module")
+def sketch_store(
+    logs: audiences.Logs, stack: Callable[..., None], settings: StackSettings
+) -> Iterator[SketchStore]:
+    """The two days' sketches, built by the daily job into the warehouse and Cassandra."""
+    stack("cassandra")
+    spark_submit.submit(
+        settings, "build_sketches.py", ["--day", DAY1.isoformat(), DAY2.isoformat()], quiet=True
+    )
+    profile = CassandraSettings()
+    with cluster(profile) as c:
+        yield SketchStore(c.connect(profile.keyspace))
+
+
+@pytest.fixture(scope="module")
 def hive(settings: StackSettings) -> Iterator[Any]:
     from pyhive import hive as pyhive
 
@@ -122,6 +139,25 @@ def test_exact_count_equals_brute_force(
     assert expected, "the sample params should find someone"
     result = exact_size(hive, tmpl, values, staging=staging)
     assert (result.count, result.as_of) == (len(expected), DAY2)
+
+
+@pytest.mark.parametrize("template_id", list(SAMPLES))
+def test_estimate_lies_within_its_stated_bound(
+    template_id: str, logs: audiences.Logs, sketch_store: SketchStore
+) -> None:
+    tmpl = template(template_id)
+    values = validate(tmpl, {**SAMPLES[template_id], "as_of": DAY2.isoformat()})
+    exact = len(audiences.members(logs, template_id, values))
+    result = estimate(tmpl, values, DAY2, sketch_store)
+    assert result.relation is not Relation.APPROXIMATE, result.notes
+    assert result.lower is None or result.lower <= exact
+    assert result.upper is None or exact <= result.upper
+    assert result.sketches > 0
+    if result.relation is Relation.EXACT:
+        # 3,000 users: every sketch is in exact mode, so an exact translation is the count itself.
+        assert (round(result.estimate), result.lower, result.upper) == (exact, exact, exact)
+    else:
+        assert result.notes, "a relaxed translation says what it gave up"
 
 
 def test_every_template_but_the_combination_has_a_sample() -> None:
@@ -262,7 +298,11 @@ def test_registry_registers_once_versions_and_changes_status(segment_settings: S
 
 
 def test_combination_of_registered_segments_equals_set_algebra(
-    logs: audiences.Logs, hive: Any, staging: Staging, segment_settings: SegmentSettings
+    logs: audiences.Logs,
+    hive: Any,
+    staging: Staging,
+    segment_settings: SegmentSettings,
+    sketch_store: SketchStore,
 ) -> None:
     as_of = {"as_of": DAY2.isoformat()}
     picks = ["search_any", "banner_click", "domain_visit", "app_install", "demographic"]
@@ -304,3 +344,45 @@ def test_combination_of_registered_segments_equals_set_algebra(
         ParamError, match=r"segment_combination: any_of: segment 999999: not registered \(got 999999\)"
     ):
         check("segment_combination", {"any_of": [999_999]}, segment_settings)
+
+
+def test_estimate_endpoint_of_the_serving_app(
+    logs: audiences.Logs, sketch_store: SketchStore, segment_settings: SegmentSettings
+) -> None:
+    from starlette.testclient import TestClient
+
+    from serving.app import create_app
+    from serving.settings import ServingSettings
+
+    app = create_app(ServingSettings(tokens="booking"))
+    auth = {"Authorization": "Bearer booking"}
+    tmpl = template("app_install")
+    params = {**SAMPLES["app_install"], "as_of": DAY2.isoformat()}
+    exact = len(audiences.members(logs, tmpl.id, validate(tmpl, params)))
+    with TestClient(app) as client:
+        ok = client.post("/v1/audiences/estimate", json={"template": tmpl.id, "params": params}, headers=auth)
+        assert ok.status_code == 200, ok.text
+        body = ok.json()
+        assert (body["estimate"], body["lower"], body["upper"], body["relation"]) == (
+            exact,
+            exact,
+            exact,
+            "exact",
+        )
+        assert body["as_of"] == DAY2.isoformat()
+
+        bad = client.post(
+            "/v1/audiences/estimate", json={"template": tmpl.id, "params": {"app_ids": [7]}}, headers=auth
+        )
+        assert bad.status_code == 400
+        assert bad.json()["error"] == "app_install: app_ids[0]: is not of type 'string' (got 7)"
+        unknown = client.post("/v1/audiences/estimate", json={"template": "nope"}, headers=auth)
+        assert unknown.status_code == 400
+        assert "template: 'nope' is not a template" in unknown.json()["error"]
+        no_day = client.post(
+            "/v1/audiences/estimate",
+            json={"template": "demographic", "params": {"as_of": "1999-01-01"}},
+            headers=auth,
+        )
+        assert no_day.status_code == 404
+        assert client.post("/v1/audiences/estimate", json={"template": tmpl.id}).status_code == 401

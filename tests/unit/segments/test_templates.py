@@ -88,6 +88,16 @@ def test_unknown_template_is_named() -> None:
             {"creative_ids": [1], "min_impressions": 5, "max_impressions": 4},
             r"max_impressions: must be at least min_impressions \(5\)",
         ),
+        (
+            "search_any",
+            {"keywords": ["ok", "!!!"]},
+            r"keywords\[1\]: has no letters or digits to match in token mode",
+        ),
+        (
+            "search_any",
+            {"keywords": ["   "], "match": "substring"},
+            r"keywords\[0\]: has no letters or digits to match in substring mode",
+        ),
         ("segment_combination", {"none_of": [1]}, r"all_of: all_of or any_of must name at least one segment"),
         ("segment_combination", {"all_of": [1], "none_of": [1]}, r"none_of: segment 1 is also in all_of"),
     ],
