@@ -80,12 +80,17 @@ class AirflowClient:
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self.request("PATCH", f"/api/v2/dags/{quote(dag_id, safe='')}", json={"is_paused": paused})
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        """Start a run now with ``conf`` (the trigger form's params); returns its run id."""
+    def trigger(
+        self, dag_id: str, conf: dict[str, Any] | None = None, *, logical_date: str | None = None
+    ) -> str:
+        """Start a run now with ``conf`` (the trigger form's params); returns its run id.
+
+        ``logical_date`` (ISO, e.g. ``2026-11-27T00:00:00Z``) runs a scheduled DAG for that day.
+        """
         body = self.request(
             "POST",
             f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns",
-            json={"logical_date": None, "conf": conf or {}},
+            json={"logical_date": logical_date, "conf": conf or {}},
         )
         return str(body["dag_run_id"])
 
@@ -105,6 +110,9 @@ class AirflowClient:
             if time.monotonic() > deadline:
                 raise AirflowApiError(f"{dag_id}/{run_id}: still {state} after {timeout:.0f}s")
             time.sleep(2.0)
+
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        self.request("DELETE", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}")
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         body = self.request(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from adtarget.alerts import failure_mail
 from adtarget.segments.templates import TEMPLATES, Template
@@ -127,7 +127,8 @@ segment_admin()
 @dag(
     dag_id="segment_expiry",
     description="Expire the segments past their last day",
-    schedule="@daily",
+    # Data-interval days: the run of day D starts after D is over and works on D.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2026, 11, 1),
     catchup=False,
     is_paused_upon_creation=False,

@@ -15,14 +15,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from adtarget.alerts import failure_mail
 
 
 @dag(
     dag_id="profile_load",
-    schedule="@daily",
+    # Data-interval days: the run of day D starts after D is over and works on D.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2026, 11, 1),
     catchup=False,
     # Runs may wait for their day side by side; the load task itself runs one at a time.

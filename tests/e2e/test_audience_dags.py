@@ -17,10 +17,12 @@ from playwright.sync_api import expect
 
 from adtarget import spark_submit, testdata
 from adtarget.airflow_client import AirflowApiError, AirflowClient
+from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.segments.form import params_schema
 from adtarget.segments.params import validate
 from adtarget.segments.registry import Registry, Status
 from adtarget.segments.settings import SegmentSettings
+from adtarget.segments.sketches import SketchStore, load
 from adtarget.segments.templates import template
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import ADMIN_USER, admin_password, airflow_env
@@ -189,3 +191,29 @@ def test_trigger_form_shows_the_template_fields_and_triggers_a_run(
     assert result["exact_count"] == len(
         audiences.members(audiences.Logs(SEED, USERS, [DAY]), tmpl.id, values)
     )
+
+
+def test_segment_sketches_dag_builds_the_day(api: AirflowClient, settings: StackSettings) -> None:
+    logs = audiences.Logs(SEED, USERS, [DAY])
+    seoul = {
+        r["adid"]
+        for r in logs.rows("user_attributes", DAY.isoformat(), DAY.isoformat())
+        if r["region"] == "seoul"
+    }
+    profile = CassandraSettings()
+    with cluster(profile) as c:
+        session = c.connect(profile.keyspace)
+        delete = session.prepare("DELETE FROM attribute_sketches WHERE kind = ? AND value = ? AND dt = ?")
+        for key in (("region", "seoul"), ("user", "all")):  # so only this run can have written them
+            session.execute(delete, (*key, DAY))
+        api.wait_for_dag("segment_sketches", timeout=180)
+        api.set_paused("segment_sketches", False)
+        for old in api.dag_runs("segment_sketches"):  # a run of the day from an earlier test run
+            if str(old["logical_date"]).startswith(DAY.isoformat()):
+                api.delete_run("segment_sketches", old["dag_run_id"])
+        run = api.trigger("segment_sketches", logical_date=f"{DAY.isoformat()}T00:00:00Z")
+        assert api.wait_for_run("segment_sketches", run, timeout=900) == "success"
+        store = SketchStore(session)
+        assert store.days(DAY, DAY) == [DAY]
+        (blob,) = store.fetch([("region", "seoul")], DAY, DAY)[("region", "seoul")]
+        assert load(blob).get_estimate() == len(seoul)
