@@ -19,6 +19,11 @@ from adtarget.matcher import normalize
 
 Rows = list[dict[str, Any]]
 
+#: The generated population the segment tests share (days far from any real data).
+SEED = 23
+USERS = 3_000
+DAYS = (dt.date(2003, 7, 1), dt.date(2003, 7, 2))
+
 
 class Logs:
     """All rows of a generated population over some days, per table."""

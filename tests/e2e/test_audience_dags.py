@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from adtarget import spark_submit, testdata
 from adtarget.airflow_client import AirflowApiError, AirflowClient
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.segments.form import params_schema
@@ -30,16 +29,16 @@ from tests import audiences
 
 pytestmark = pytest.mark.e2e
 
-DAY = dt.date(2003, 8, 1)
-USERS = 1_000
-SEED = 31
+DAY = audiences.DAYS[-1]
+USERS = audiences.USERS
+SEED = audiences.SEED
 
 
 @pytest.fixture(scope="module")
-def api(stack: Callable[..., None], settings: StackSettings) -> Iterator[AirflowClient]:
+def api(
+    stack: Callable[..., None], settings: StackSettings, audience_logs: audiences.Logs
+) -> Iterator[AirflowClient]:
     stack()
-    testdata.generate(settings, start=DAY, users=USERS, seed=SEED, quiet=True)
-    spark_submit.submit(settings, "build_sketches.py", ["--day", DAY.isoformat()], quiet=True)
     with AirflowClient(
         f"http://{settings.host}:{settings.airflow_port}", ADMIN_USER, admin_password(settings)
     ) as c:
@@ -68,7 +67,7 @@ def test_size_then_register_through_the_trigger_api(api: AirflowClient, registry
     assert result["exact_count"] == expected
     assert result["as_of"] == DAY.isoformat()
     assert result["registered"] is False
-    # The instant estimate: 1,000 users keep every sketch exact, so it is the count itself.
+    # The instant estimate: 3,000 users keep every sketch exact, so it is the count itself.
     assert result["estimate"]["available"] is True
     assert result["estimate"]["relation"] == "exact"
     assert result["estimate"]["estimate"] == expected

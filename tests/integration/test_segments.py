@@ -18,7 +18,6 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from adtarget import spark_submit, testdata
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.segments.estimate import Relation, estimate
 from adtarget.segments.params import ParamError, validate
@@ -35,11 +34,10 @@ from tests.warehouse import query
 
 pytestmark = pytest.mark.integration
 
-# Days far from any real data a developer may have loaded.
-DAY1, DAY2 = dt.date(2003, 7, 1), dt.date(2003, 7, 2)
+DAY1, DAY2 = audiences.DAYS
+# A day far from any real data a developer may have loaded.
 HOSTILE_DAY = dt.date(2003, 7, 9)
-USERS = 3_000
-SEED = 23
+SEED = audiences.SEED
 
 #: Params per template, chosen to give non-empty audiences on this data.
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -80,21 +78,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="module")
-def logs(stack: Callable[..., None], settings: StackSettings) -> audiences.Logs:
-    stack("spark-thrift")
-    testdata.generate(settings, start=DAY1, days=2, users=USERS, seed=SEED, quiet=True)
-    return audiences.Logs(SEED, USERS, [DAY1, DAY2])
+def logs(audience_logs: audiences.Logs) -> audiences.Logs:
+    return audience_logs
 
 
 @pytest.fixture(scope="module")
-def sketch_store(
-    logs: audiences.Logs, stack: Callable[..., None], settings: StackSettings
-) -> Iterator[SketchStore]:
-    """The two days' sketches, built by the daily job into the warehouse and Cassandra."""
-    stack("cassandra")
-    spark_submit.submit(
-        settings, "build_sketches.py", ["--day", DAY1.isoformat(), DAY2.isoformat()], quiet=True
-    )
+def sketch_store(logs: audiences.Logs) -> Iterator[SketchStore]:
+    """The two days' sketches, built by the daily job (the ``audience_logs`` fixture)."""
     profile = CassandraSettings()
     with cluster(profile) as c:
         yield SketchStore(c.connect(profile.keyspace))

@@ -1,0 +1,163 @@
+"""Instant audience estimates (theta sketches in Cassandra) vs the exact HiveQL count, in one run.
+
+Cases: ``search_any`` with 1, 10 and 100 keywords (the most searched words), and a combination
+of 5 segments (AND / OR / NOT). For each: the estimate's latency (p50/p95 over ``--repeat``
+calls, sketches read from Cassandra), the exact count's latency over HiveServer2 (p50 over
+``--exact-repeat`` runs), their ratio, and the estimate's error against the exact count, with
+whether the exact count lies within the stated 2-sigma bounds.
+
+Data: ``--users`` users x ``--days`` days of synthetic logs ending on ``--as-of``, with their
+sketches; what is missing is generated first (``adtarget-data`` and ``spark/build_sketches.py``).
+Writes bench/results/audience_estimate.json. Needs ``make up``.
+Run: ``var/venv/bin/python bench/audience_estimate.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from _loadgen import write_result
+
+from adtarget import spark_submit, synthetic, testdata
+from adtarget.profiles.config import CassandraSettings, cluster
+from adtarget.profiles.throttle import percentile
+from adtarget.segments.estimate import estimate
+from adtarget.segments.params import validate
+from adtarget.segments.settings import SegmentSettings
+from adtarget.segments.sizing import exact_size
+from adtarget.segments.sketches import SketchStore
+from adtarget.segments.staging import Staging
+from adtarget.segments.templates import Template, template
+from adtarget.stack.config import PROJECT_ROOT, StackSettings
+
+RESULTS = PROJECT_ROOT / "bench" / "results" / "audience_estimate.json"
+GOAL_P95_MS = 50.0
+
+
+def _ensure_data(
+    settings: StackSettings, cursor: Any, store: SketchStore, days: list[dt.date], users: int
+) -> None:
+    cursor.execute("SHOW PARTITIONS adtarget.user_attributes")
+    present = {r[0].removeprefix("dt=") for r in cursor.fetchall()}
+    missing = [d for d in days if d.isoformat() not in present]
+    for day in missing:
+        print(f"generating {day} ({users:,} users)", flush=True)
+        testdata.generate(settings, start=day, users=users, seed=42, quiet=True)
+    unsketched = [d for d in days if d not in store.days(days[0], days[-1])]
+    if unsketched:
+        print(f"building sketches of {len(unsketched)} day(s)", flush=True)
+        spark_submit.submit(settings, "build_sketches.py", ["--day", *(d.isoformat() for d in unsketched)])
+
+
+def _cases(
+    as_of: dt.date, days: int
+) -> dict[str, tuple[Template, dict[str, Any], Callable[[int], Any] | None]]:
+    words = [str(w) for w in synthetic.vocabulary()[:100]]
+    search = template("search_any")
+    common = {"days": days, "as_of": as_of.isoformat()}
+    cases: dict[str, tuple[Template, dict[str, Any], Callable[[int], Any] | None]] = {
+        f"search_any_{n}_keywords": (search, validate(search, {**common, "keywords": words[:n]}), None)
+        for n in (1, 10, 100)
+    }
+    # Five segments, as the registry would hand them over (resolve: segment id -> definition).
+    parts: dict[int, tuple[str, dict[str, Any]]] = {
+        1: ("search_any", {"keywords": words[:10]}),
+        2: ("demographic", {"age_bands": ["20-29", "30-39"]}),
+        3: ("banner_click", {"banner_ids": [1, 2, 3, 4, 5]}),
+        4: ("app_category", {"app_categories": ["game"]}),
+        5: ("app_install", {"app_ids": [f"app.{i:05d}" for i in range(1, 11)]}),
+    }
+    registered = {}
+    for i, (t, p) in parts.items():
+        tmpl = template(t)
+        known = {k: v for k, v in common.items() if k in tmpl.properties}
+        registered[i] = (tmpl, validate(tmpl, {**known, **p}))
+    combo = template("segment_combination")
+    combination = validate(
+        combo, {"as_of": as_of.isoformat(), "all_of": [1, 2], "any_of": [3, 4], "none_of": [5]}
+    )
+    cases["combination_of_5_segments"] = (combo, combination, registered.__getitem__)
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 10, 7))
+    parser.add_argument("--repeat", type=int, default=30, help="estimate calls per case")
+    parser.add_argument("--exact-repeat", type=int, default=2, help="exact counts per case")
+    args = parser.parse_args()
+    settings = StackSettings()
+    days = [args.as_of - dt.timedelta(days=i) for i in range(args.days - 1, -1, -1)]
+    from pyhive import hive
+
+    conn = hive.connect(host=settings.host, port=settings.hive_port, username="adtarget", auth="NONE")
+    cursor = conn.cursor()
+    staging = Staging(SegmentSettings().staging_uri)
+    cassandra = CassandraSettings()
+    results: dict[str, Any] = {}
+    with cluster(cassandra) as c:
+        store = SketchStore(c.connect(cassandra.keyspace))
+        _ensure_data(settings, cursor, store, days, args.users)
+        for name, (tmpl, values, resolve) in _cases(args.as_of, args.days).items():
+            estimate(tmpl, values, args.as_of, store, resolve=resolve)  # warm the prepared paths
+            timings, result = [], None
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                result = estimate(tmpl, values, args.as_of, store, resolve=resolve)
+                timings.append(time.perf_counter() - started)
+            assert result is not None
+            exact_times, exact = [], 0
+            for _ in range(args.exact_repeat):
+                sized = exact_size(cursor, tmpl, values, staging=staging, resolve=resolve)
+                exact_times.append(sized.seconds)
+                exact = sized.count
+            p50, p95 = percentile(timings, 0.5) * 1000, percentile(timings, 0.95) * 1000
+            exact_ms = statistics.median(exact_times) * 1000
+            within = (result.lower is None or result.lower <= exact) and (
+                result.upper is None or exact <= result.upper
+            )
+            results[name] = {
+                "estimate": round(result.estimate),
+                "lower": result.lower and round(result.lower),
+                "upper": result.upper and round(result.upper),
+                "relation": result.relation.value,
+                "exact": exact,
+                "relative_error": round(abs(result.estimate - exact) / exact, 4) if exact else None,
+                "exact_within_bounds": within,
+                "sketches_read": result.sketches,
+                "estimate_p50_ms": round(p50, 2),
+                "estimate_p95_ms": round(p95, 2),
+                "exact_p50_ms": round(exact_ms, 1),
+                "exact_over_estimate_p50": round(exact_ms / p50, 1),
+                "notes": result.notes,
+            }
+            r = results[name]
+            print(
+                f"{name:28s} estimate {r['estimate']:>8,} [{r['lower']}, {r['upper']}] exact {exact:>8,} "
+                f"err {r['relative_error']:.2%} within={within}  p50 {p50:7.1f} ms p95 {p95:7.1f} ms  "
+                f"exact {exact_ms:8.0f} ms ({r['exact_over_estimate_p50']}x)",
+                flush=True,
+            )
+    conn.close()
+    met = all(r["estimate_p95_ms"] < GOAL_P95_MS and r["exact_within_bounds"] for r in results.values())
+    write_result(
+        RESULTS,
+        {
+            "data": {"users": args.users, "days": args.days, "as_of": args.as_of.isoformat()},
+            "goal": f"p95 < {GOAL_P95_MS:g} ms and the exact count within the 2-sigma bounds "
+            "(the issue asks for 1 M users x 30 days; this run's size is in 'data')",
+            "cases": results,
+            "goal_met_at_this_size": met,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
