@@ -70,14 +70,19 @@ def audience_dag(tmpl: Template) -> None:
 
         @task
         def register(
-            params: dict[str, Any] | None = None, dag_run: Any = None, ti: Any = None
+            params: dict[str, Any] | None = None,
+            run_id: str | None = None,
+            dag_run: Any = None,
+            ti: Any = None,
         ) -> dict[str, Any]:
             from adtarget.segments.task import register
 
             sized = ti.xcom_pull(task_ids="exact_size")
             estimated = ti.xcom_pull(task_ids="estimate")
             conf = dict(params or {})
-            return register(tmpl.id, conf, sized=sized, estimated=estimated, requested_by=_user(dag_run))
+            return register(
+                tmpl.id, conf, sized=sized, estimated=estimated, run_id=run_id, requested_by=_user(dag_run)
+            )
 
         # The estimate comes first: it answers in a second, the exact count takes longer.
         check() >> estimate() >> exact_size() >> register()

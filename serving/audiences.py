@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from adtarget.segments.estimate import estimate
 from adtarget.segments.params import ParamError, validate
-from adtarget.segments.registry import Registry, RegistryError
+from adtarget.segments.registry import Registry
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.templates import TEMPLATES
 from serving import metrics
@@ -60,13 +60,7 @@ def _estimate(store: ProfileStore, template_id: str, params: dict[str, Any]) -> 
         result = estimate(tmpl, values, as_of, sketches)
     else:
         with closing(Registry(SegmentSettings().registry_url)) as registry:
-            for group in ("all_of", "any_of", "none_of"):
-                for segment_id in values[group]:
-                    try:
-                        registry.resolve(segment_id)
-                    except RegistryError as exc:
-                        raise ParamError(tmpl.id, group, segment_id, str(exc)) from None
-            result = estimate(tmpl, values, as_of, sketches, resolve=registry.resolve)
+            result = estimate(tmpl, values, as_of, sketches, resolve=registry.checked_resolver(tmpl, values))
     return {"template": tmpl.id, "as_of": as_of.isoformat(), **result.as_json()}
 
 

@@ -63,9 +63,17 @@ def _schema_errors(template: Template, raw: dict[str, Any]) -> None:
     raise ParamError(template.id, _field(error.absolute_path), error.instance, problem)
 
 
+#: The days an audience can be asked about (a window must not run off the calendar).
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
 def _cross_checks(template: Template, values: dict[str, Any]) -> None:
     def fail(field: str, problem: str) -> None:
         raise ParamError(template.id, field, values[field], problem)
+
+    as_of = values["as_of"]
+    if as_of is not None and not EARLIEST <= as_of <= LATEST:
+        raise ParamError(template.id, "as_of", as_of.isoformat(), f"must be between {EARLIEST} and {LATEST}")
 
     if "quiet_days" in values and values["quiet_days"] >= values["days"]:
         fail("quiet_days", f"must be smaller than days ({values['days']})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -20,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from adtarget.hiveql import SQL_DIR
-from adtarget.segments.params import definition, definition_hash, validate
+from adtarget.segments.params import ParamError, definition, definition_hash, validate
 from adtarget.segments.templates import Template, template
 
 
@@ -220,6 +221,26 @@ class Registry:
         tmpl = template(segment.template)
         return tmpl, validate(tmpl, segment.params)
 
+    def checked_resolver(
+        self, tmpl: Template, values: dict[str, Any]
+    ) -> Callable[[int], tuple[Template, dict[str, Any]]]:
+        """:meth:`resolve`, once every segment a combination names is known to be live; an
+        unknown or expired one is a :class:`ParamError` naming the field and the segment."""
+        if tmpl.id == "segment_combination":
+            for group in ("all_of", "any_of", "none_of"):
+                for segment_id in values[group]:
+                    try:
+                        self.resolve(segment_id)
+                    except RegistryError as exc:
+                        raise ParamError(tmpl.id, group, segment_id, str(exc)) from None
+        return self.resolve
+
+    def link_request(self, run_id: str, segment_id: int) -> None:
+        """Note on a run's size request the segment the run registered."""
+        self._conn.execute(
+            "UPDATE audience_request SET segment_id = %s WHERE run_id = %s", (segment_id, run_id)
+        )
+
     def record_size(
         self,
         *,
@@ -230,18 +251,16 @@ class Registry:
         count: int,
         seconds: float,
         requested_by: str,
-        segment_id: int | None = None,
     ) -> None:
         """Keep a size request (a retry of the same run replaces its row)."""
         params = Jsonb(json.loads(json.dumps(definition(tmpl, values)["params"], default=str)))
         self._conn.execute(
             """INSERT INTO audience_request
-                   (run_id, template, params, as_of, exact_count, seconds, segment_id, requested_by)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                   (run_id, template, params, as_of, exact_count, seconds, requested_by)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (run_id) DO UPDATE SET
-                   exact_count = EXCLUDED.exact_count, seconds = EXCLUDED.seconds,
-                   segment_id = EXCLUDED.segment_id, requested_at = now()""",
-            (run_id, tmpl.id, params, as_of, count, seconds, segment_id, requested_by),
+                   exact_count = EXCLUDED.exact_count, seconds = EXCLUDED.seconds, requested_at = now()""",
+            (run_id, tmpl.id, params, as_of, count, seconds, requested_by),
         )
 
     def size_requests(self, since: dt.datetime) -> list[dict[str, Any]]:

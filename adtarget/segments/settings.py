@@ -9,15 +9,13 @@ from adtarget.stack.config import PROJECT_ROOT
 
 
 class SegmentSettings(BaseSettings):
-    """The registry database, the HiveServer2 endpoint and the staging folder of params."""
+    """The registry database, the HiveServer2 connection and the staging folder of params."""
 
     model_config = SettingsConfigDict(env_prefix="ADTARGET_SEGMENTS_", extra="forbid")
 
     #: The registry's PostgreSQL database (libpq URL).
     registry_url: str = "postgresql://adtarget@127.0.0.1:5432/adtarget"
-    #: HiveServer2 (the Spark Thrift server) outside Airflow; in Airflow, ``hive_conn_id``.
-    hive_host: str = "127.0.0.1"
-    hive_port: int = 10000
+    #: The Airflow connection of HiveServer2 (the Spark Thrift server) the exact counts run on.
     hive_conn_id: str = "hiveserver2_default"
     #: Where a request's params are written as Parquet for the query to read. Spark must read
     #: it: a local folder for a local master, a shared file system (``hdfs://``, ``s3a://``)

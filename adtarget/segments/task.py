@@ -16,7 +16,7 @@ from typing import Any
 from adtarget.segments.estimate import estimate
 from adtarget.segments.form import CONTROL
 from adtarget.segments.params import ParamError, validate
-from adtarget.segments.registry import Registry, RegistryError, Status
+from adtarget.segments.registry import Registry, Status
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.sizing import exact_size
 from adtarget.segments.sketches import SketchStore
@@ -33,18 +33,6 @@ def split(tmpl: Template, conf: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     return own, control
 
 
-def _resolver(registry: Registry, tmpl: Template, values: dict[str, Any]) -> Any:
-    """The registry's resolver, after checking that a combination's segments are live."""
-    if tmpl.id == "segment_combination":
-        for group in ("all_of", "any_of", "none_of"):
-            for segment_id in values[group]:
-                try:
-                    registry.resolve(segment_id)
-                except RegistryError as exc:
-                    raise ParamError(tmpl.id, group, segment_id, str(exc)) from None
-    return registry.resolve
-
-
 def check(template_id: str, conf: dict[str, Any], settings: SegmentSettings | None = None) -> dict[str, Any]:
     """Validate a run's params; raises :class:`ParamError` naming the field and the value."""
     settings = settings or SegmentSettings()
@@ -58,7 +46,7 @@ def check(template_id: str, conf: dict[str, Any], settings: SegmentSettings | No
         if expires < dt.date.today():
             raise ParamError(tmpl.id, "expires_on", control["expires_on"], "is in the past")
     with closing(Registry(settings.registry_url)) as registry:
-        _resolver(registry, tmpl, values)
+        registry.checked_resolver(tmpl, values)  # a combination names live segments only
     return {"template": tmpl.id, "params": _json(values), **control}
 
 
@@ -86,7 +74,7 @@ def size(
             tmpl,
             values,
             staging=Staging(settings.staging_uri),
-            resolve=_resolver(registry, tmpl, values),
+            resolve=registry.checked_resolver(tmpl, values),
         )
         registry.record_size(
             run_id=run_id,
@@ -112,6 +100,7 @@ def register(
     *,
     sized: dict[str, Any],
     requested_by: str,
+    run_id: str | None = None,
     estimated: dict[str, Any] | None = None,
     settings: SegmentSettings | None = None,
 ) -> dict[str, Any]:
@@ -130,6 +119,8 @@ def register(
         segment, outcome = registry.register(
             tmpl, values, name=control["name"], owner=control["owner"] or requested_by, expires_on=expires
         )
+        if run_id:
+            registry.link_request(run_id, segment.segment_id)
     log.info(
         "%s: segment %d (%s) version %d: %s",
         tmpl.id,
@@ -201,7 +192,7 @@ def instant_estimate(
         return {"available": False, "reason": "no day has sketches yet (the daily sketch build has not run)"}
     with closing(Registry(settings.registry_url)) as registry:
         try:
-            result = estimate(tmpl, values, as_of, store, resolve=_resolver(registry, tmpl, values))
+            result = estimate(tmpl, values, as_of, store, resolve=registry.checked_resolver(tmpl, values))
         except LookupError as exc:
             return {"available": False, "reason": str(exc)}
     log.info(

@@ -61,7 +61,9 @@ def test_size_then_register_through_the_trigger_api(api: AirflowClient, registry
     expected = len(audiences.members(audiences.Logs(SEED, USERS, [DAY]), tmpl.id, validate(tmpl, conf)))
     assert expected > 0
 
+    # The size-only run and the registering run are independent: run them side by side.
     sized_run = api.trigger(dag_id, conf)
+    run = api.trigger(dag_id, {**conf, "register": True, "name": name, "owner": "sales-kim"})
     assert api.wait_for_run(dag_id, sized_run, timeout=600) == "success"
     result = api.xcom(dag_id, sized_run, "register")
     assert result["exact_count"] == expected
@@ -72,7 +74,6 @@ def test_size_then_register_through_the_trigger_api(api: AirflowClient, registry
     assert result["estimate"]["relation"] == "exact"
     assert result["estimate"]["estimate"] == expected
 
-    run = api.trigger(dag_id, {**conf, "register": True, "name": name, "owner": "sales-kim"})
     assert api.wait_for_run(dag_id, run, timeout=600) == "success"
     result = api.xcom(dag_id, run, "register")
     assert (result["exact_count"], result["outcome"]) == (expected, "created")
@@ -97,7 +98,9 @@ def test_size_then_register_through_the_trigger_api(api: AirflowClient, registry
         asked = [
             r for r in registry.size_requests(stored.created_at - dt.timedelta(hours=1)) if r["run_id"] == run
         ]
-        assert [(r["exact_count"], r["as_of"]) for r in asked] == [(expected, DAY)]
+        assert [(r["exact_count"], r["as_of"], r["segment_id"]) for r in asked] == [
+            (expected, DAY, segment["segment_id"])
+        ]
 
     # segment_admin expires it: out of the daily delivery for good.
     admin = api.trigger("segment_admin", {"segment_id": segment["segment_id"], "action": "expire"})

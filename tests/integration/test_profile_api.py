@@ -166,6 +166,7 @@ def test_health_metrics_and_openapi(server: str) -> None:
     assert set(paths) == {
         "/v1/profiles/{adid}",
         "/v1/profiles/by-bid/{bid}",
+        "/v1/audiences/estimate",
         "/healthz",
         "/readyz",
         "/metrics",

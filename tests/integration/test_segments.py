@@ -337,7 +337,10 @@ def test_combination_of_registered_segments_equals_set_algebra(
 
 
 def test_estimate_endpoint_of_the_serving_app(
-    logs: audiences.Logs, sketch_store: SketchStore, segment_settings: SegmentSettings
+    logs: audiences.Logs,
+    sketch_store: SketchStore,
+    segment_settings: SegmentSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from starlette.testclient import TestClient
 
@@ -371,8 +374,35 @@ def test_estimate_endpoint_of_the_serving_app(
         assert "template: 'nope' is not a template" in unknown.json()["error"]
         no_day = client.post(
             "/v1/audiences/estimate",
-            json={"template": "demographic", "params": {"as_of": "1999-01-01"}},
+            json={"template": "demographic", "params": {"as_of": "2000-01-01"}},
             headers=auth,
         )
         assert no_day.status_code == 404
         assert client.post("/v1/audiences/estimate", json={"template": tmpl.id}).status_code == 401
+
+        # A combination of registered segments, found in the registry.
+        monkeypatch.setenv("ADTARGET_SEGMENTS_REGISTRY_URL", segment_settings.registry_url)
+        members, ids = set(), []
+        with closing(Registry(segment_settings.registry_url)) as registry:
+            for template_id in ("app_install", "banner_click"):
+                part = template(template_id)
+                values = validate(part, SAMPLES[template_id])
+                segment, _ = registry.register(
+                    part, values, name=f"http {template_id} {uuid.uuid4().hex[:6]}", owner="t"
+                )
+                ids.append(segment.segment_id)
+                members |= audiences.members(logs, template_id, {**values, "as_of": DAY2})
+        combo = {"any_of": ids, "as_of": DAY2.isoformat()}
+        ok = client.post(
+            "/v1/audiences/estimate", json={"template": "segment_combination", "params": combo}, headers=auth
+        )
+        assert ok.status_code == 200, ok.text
+        assert (ok.json()["estimate"], ok.json()["relation"]) == (len(members), "exact")
+        unknown_segment = {"any_of": [999_999], "as_of": DAY2.isoformat()}
+        bad = client.post(
+            "/v1/audiences/estimate",
+            json={"template": "segment_combination", "params": unknown_segment},
+            headers=auth,
+        )
+        assert bad.status_code == 400
+        assert "any_of: segment 999999: not registered" in bad.json()["error"]

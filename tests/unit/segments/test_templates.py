@@ -78,6 +78,7 @@ def test_unknown_template_is_named() -> None:
             r"demographic: as_of: is not a 'date' \(got \"2026-13-01\"\)",
         ),
         ("demographic", {"genders": ["X"]}, r"demographic: genders\[0\]: is not one of"),
+        ("demographic", {"as_of": "0001-01-01"}, r"as_of: must be between 2000-01-01 and 2100-12-31"),
         (
             "lapsed_users",
             {"days": 3, "quiet_days": 3},
