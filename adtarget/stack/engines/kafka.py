@@ -104,7 +104,8 @@ class Kafka(Engine):
         # A new log folder gets a cluster id once; formatting again would refuse (and must not wipe).
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(  # noqa: S603
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
+            # "--cluster-id=": a base64url id may start with "-", which argparse would take for an option.
+            self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props)),
             capture_output=True,
             text=True,
             check=False,
