@@ -138,6 +138,10 @@ class _Builder:
     ) -> Leaf:
         return Leaf(kind, tuple(str(v) for v in values), first or self.first, self.as_of, relation)
 
+    def days(self, first: dt.date) -> list[dt.date]:
+        """Every day of ``first..as_of``."""
+        return [first + dt.timedelta(days=i) for i in range((self.as_of - first).days + 1)]
+
     def relax(self, note: str) -> Relation:
         self.notes.append(note)
         return Relation.SUPERSET
@@ -164,8 +168,7 @@ class _Builder:
                 # Its end words may be parts of longer words: no direction can be promised.
                 self.notes.append(f"{keyword!r}: a substring across words is estimated as its words, roughly")
                 return Op("and", tuple(self.leaf("keyword", [t], first, Relation.APPROXIMATE) for t in words))
-            days = [first + dt.timedelta(days=i) for i in range((self.as_of - first).days + 1)]
-            found = sorted(t for t in self.store.values("keyword", days) if needle in t)
+            found = sorted(t for t in self.store.values("keyword", self.days(first)) if needle in t)
             # Letters and digits only: a match lies inside one word, so the words holding it
             # are exactly the searches holding it. Punctuation can join words ("e-s").
             relation = Relation.EXACT if _WORD.fullmatch(needle) else Relation.SUBSET
@@ -222,10 +225,9 @@ def _translate(b: _Builder, tmpl: Template) -> Expr:
     if t == "domain_visit":
         return b.at_least("min_visits", b.leaf("domain", v["domains"]))
     if t == "path_visit":
-        days = [b.first + dt.timedelta(days=i) for i in range((b.as_of - b.first).days + 1)]
         pages = sorted(
             p
-            for p in b.store.values("domain_path", days)
+            for p in b.store.values("domain_path", b.days(b.first))
             if p.split(" ", 1)[0] in v["domains"]
             and any(p.split(" ", 1)[1].startswith(x) for x in v["path_prefixes"])
         )

@@ -41,15 +41,6 @@ KINDS = (
 )
 
 
-def build(adids: Iterable[str]) -> bytes:
-    """The compact, serialized theta sketch of ``adids``."""
-    sketch = datasketches.update_theta_sketch(LG_K)
-    for adid in adids:
-        sketch.update(adid)
-    serialized: bytes = sketch.compact().serialize()
-    return serialized
-
-
 def load(blob: bytes) -> Any:
     """A stored sketch, ready for unions, intersections and differences."""
     return datasketches.compact_theta_sketch.deserialize(blob)
