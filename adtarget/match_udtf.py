@@ -5,17 +5,24 @@ Spark), and each Python worker builds the automaton once, on its first row, and 
 every later row and task of the same rules.
 
     register(spark, rules)
-    spark.sql("SELECT l.adid, m.segment_id FROM adtarget.search_log l, "
-              "LATERAL match_segments(l.query) m WHERE l.dt = '2026-11-27'")
+    spark.sql("SELECT l.adid, m.segment_id "
+              "FROM (SELECT adid, query FROM adtarget.search_log WHERE dt = '2026-11-27') l, "
+              "LATERAL match_segments(l.query) m")
+
+Filter the day in a subquery, as above: Spark does not push an outer WHERE below a LATERAL
+table function, so the UDTF would otherwise read every day of the log.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from adtarget.matcher import SegmentMatcher, SegmentRule
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: The SQL name the UDTF is registered under.
 NAME = "match_segments"
@@ -54,6 +61,42 @@ def udtf_class(rules: Sequence[SegmentRule]) -> type:
                 yield (segment_id,)
 
     return MatchSegments
+
+
+def batch_matcher(
+    rules: Sequence[SegmentRule], key: str, text: str
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The Arrow batch path: a ``mapInArrow`` function from rows ``(key, text)`` to one row
+    ``(key, segment_id)`` per matching segment.
+
+        logs.select("adid", "query").mapInArrow(batch_matcher(rules, "adid", "query"),
+                                                "adid string, segment_id bigint")
+
+    Lines cross from the JVM in Arrow batches instead of one pickled row at a time, and the
+    matcher runs over a whole batch in one call.
+    """
+    frozen = tuple(rules)
+    SegmentMatcher(frozen)  # fail on the driver, naming the segment
+    digest = fingerprint(frozen)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        match = _matcher(digest, frozen).match
+        for batch in batches:
+            keys = batch.column(key)
+            take: list[int] = []
+            found: list[int] = []
+            for i, line in enumerate(batch.column(text).to_pylist()):
+                if line is not None:
+                    hits = match(line)
+                    take.extend([i] * len(hits))
+                    found.extend(hits)
+            yield pa.RecordBatch.from_arrays(
+                [keys.take(pa.array(take, pa.int64())), pa.array(found, pa.int64())], [key, "segment_id"]
+            )
+
+    return run
 
 
 def register(spark: Any, rules: Sequence[SegmentRule], *, name: str = NAME) -> None:

@@ -1,5 +1,8 @@
 """Profile load: one day of the warehouse into the Cassandra profile tables.
 
+All tables but ``segment_memberships``, which the ``segment_extraction`` DAG loads after the
+day's extraction.
+
 Daily. ``spark/load_profiles.py`` reads the day's rows per table (``sql/profiles``), writes them
 grouped per user with bounded concurrency and a rate cap, and checkpoints each chunk: a retry
 of a run resumes where the failed try stopped, a re-run of the day leaves the tables as they were, and a
@@ -52,12 +55,14 @@ def profile_load() -> None:
     def load(
         run_id: str | None = None, data_interval_start: Any = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        from adtarget.profiles.task import load_day_task, run_day
+        from adtarget.profiles.task import PROFILE_LOAD_TABLES, load_day_task, run_day
 
         params = params or {}
         day = run_day(params, data_interval_start)
         rate, force = float(params.get("rate", 0)), bool(params.get("force"))
-        return load_day_task(day, run_id=run_id or "manual", rate=rate, force=force)
+        return load_day_task(
+            day, run_id=run_id or "manual", rate=rate, force=force, tables=PROFILE_LOAD_TABLES
+        )
 
     day_in_warehouse() >> load()
 

@@ -9,6 +9,8 @@ definition of a match, not an implementation of one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import random
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -44,14 +46,20 @@ class Logs:
         return [r for r in self.tables[table] if first <= r["dt"] <= last]
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", normalize(text))
+@functools.lru_cache(maxsize=100_000)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\w+", normalize(text)))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _spaced(text: str) -> str:
+    return " ".join(normalize(text).split())
 
 
 def contains(query: str, keyword: str, match: str) -> bool:
     """Does the search ``query`` hold ``keyword``: whole words in order, or a substring."""
     if match == "substring":
-        return " ".join(normalize(keyword).split()) in " ".join(normalize(query).split())
+        return _spaced(keyword) in _spaced(query)
     want, have = _words(keyword), _words(query)
     return bool(want) and any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1))
 
@@ -282,3 +290,76 @@ ORACLES: dict[str, Callable[[Logs, dict[str, Any]], set[str]]] = {
 def members(logs: Logs, template_id: str, p: dict[str, Any]) -> set[str]:
     """The audience of a (non-combination) template with validated params ``p``."""
     return filtered(logs, p, ORACLES[template_id](logs, p))
+
+
+def random_params(rng: random.Random, template_id: str, logs: Logs) -> dict[str, Any]:
+    """Random but plausible params of ``template_id``: keywords, phrases and substrings cut from
+    the generated searches (Korean and English), ids seen in the logs, random windows and
+    filters. Raw params, before validation (so ``as_of`` is absent)."""
+    searches = logs.tables["search_log"]
+    events = logs.tables["ad_event_log"]
+    visits = logs.tables["page_visit_log"]
+    installs = logs.tables["app_install_log"]
+    conversions = logs.tables["conversion_log"]
+
+    def keyword() -> str:
+        words = str(rng.choice(searches)["query"]).split()
+        if len(words) > 1 and rng.random() < 0.3:  # a phrase of two words in order
+            start = rng.randrange(len(words) - 1)
+            return " ".join(words[start : start + 2])
+        word = rng.choice(words)
+        if len(word) > 2 and rng.random() < 0.2:  # a piece of a word: substring mode finds it
+            return word[: rng.randint(2, len(word) - 1)]
+        return word.upper() if rng.random() < 0.1 else str(word)
+
+    def some(rows: Rows, key: str, most: int) -> list[Any]:
+        return sorted({rng.choice(rows)[key] for _ in range(rng.randint(1, most))})
+
+    p: dict[str, Any] = {} if template_id == "demographic" else {"days": rng.randint(1, 2)}
+    if template_id.startswith("search_"):
+        p["keywords"] = sorted({keyword() for _ in range(rng.randint(1, 3))})
+        p["match"] = rng.choice(["token", "substring"])
+    match template_id:
+        case "search_any":
+            p["exclude_keywords"] = [keyword()] if rng.random() < 0.3 else []
+        case "search_frequency":
+            p["min_searches"] = rng.randint(1, 3)
+        case "search_lapsed" | "lapsed_users":
+            p["days"], p["quiet_days"] = 2, 1
+        case "search_and_click" | "campaign_click" | "impression_no_click" | "clicked_not_converted":
+            p["campaign_ids"] = some(events, "campaign_id", 4)
+        case "banner_click":
+            p["banner_ids"] = some(events, "banner_id", 4)
+        case "creative_frequency":
+            p["creative_ids"] = some(events, "creative_id", 6)
+            p["min_impressions"] = rng.randint(1, 2)
+            p["max_impressions"] = p["min_impressions"] + rng.randint(0, 3)
+        case "app_install":
+            p["app_ids"] = some(installs, "app_id", 5)
+        case "app_category":
+            p["app_categories"] = some(installs, "app_category", 3)
+            p["min_apps"] = rng.randint(1, 2)
+        case "domain_visit":
+            p["domains"] = some(visits, "domain", 2)
+            p["min_visits"] = rng.randint(1, 4)
+        case "path_visit":
+            p["domains"] = some(visits, "domain", 2)
+            p["path_prefixes"] = sorted({rng.choice(visits)["path"][: rng.randint(2, 5)] for _ in range(2)})
+        case "campaign_conversion":
+            p["campaign_ids"] = some(conversions, "campaign_id", 6)
+            p["conversion_types"] = rng.choice([[], ["purchase"], ["signup", "install"]])
+        case "high_value":
+            p["min_total_value"] = rng.choice([0, 10_000, 50_000])
+        case "active_users":
+            p["min_active_days"] = rng.randint(1, p["days"])
+        case "demographic":
+            p["age_bands"] = rng.sample(["13-19", "20-29", "30-39", "40-49"], 2)
+    if template_id in {"campaign_click", "banner_click"}:
+        p["min_clicks"] = rng.randint(1, 2)
+    if template_id == "impression_no_click":
+        p["min_impressions"] = rng.randint(1, 3)
+    if rng.random() < 0.25:
+        p["genders"] = [rng.choice(["F", "M"])]
+    if rng.random() < 0.15:
+        p["regions"] = ["seoul", "busan"]
+    return p

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
 
+from adtarget.segments.settings import SegmentSettings
 from adtarget.stack import registry
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import airflow_env
@@ -51,3 +54,18 @@ def audience_logs(stack: Callable[..., None], settings: StackSettings) -> audien
         settings, "build_sketches.py", ["--day", *(d.isoformat() for d in audiences.DAYS)], quiet=True
     )
     return audiences.Logs(audiences.SEED, audiences.USERS, audiences.DAYS)
+
+
+@pytest.fixture(scope="module")
+def segment_settings(stack: Callable[..., None], settings: StackSettings) -> Iterator[SegmentSettings]:
+    """A registry database of the test's own, dropped afterwards."""
+    stack("postgres")
+    name = f"adtarget_test_{uuid.uuid4().hex[:8]}"
+    admin = f"postgresql://adtarget@{settings.host}:{settings.postgres_port}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield SegmentSettings(
+        registry_url=f"postgresql://adtarget@{settings.host}:{settings.postgres_port}/{name}"
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

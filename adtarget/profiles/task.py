@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adtarget.profiles import migrations
 from adtarget.profiles.config import cluster, settings_from_connection
 from adtarget.profiles.job import load_day
+from adtarget.profiles.tables import PROFILE_TABLES
 from adtarget.stack.config import StackSettings
+
+#: What the ``profile_load`` DAG writes: every table but the memberships, which the
+#: ``segment_extraction`` DAG loads once the day's extraction is done (loaded before it, an
+#: empty day would remove everyone's memberships).
+PROFILE_LOAD_TABLES = ("ids_by_bid", *(t.name for t in PROFILE_TABLES if t.name != "segment_memberships"))
 
 SNAPSHOT_ROWS = "SELECT count(*) FROM adtarget.user_attributes WHERE dt = %(dt)s"
 
@@ -53,16 +59,20 @@ def load_day_task(
     run_id: str,
     rate: float = 0.0,
     force: bool = False,
+    tables: Sequence[str] = (),
     conn_id: str = "cassandra_default",
 ) -> dict[str, Any]:
     """Apply pending migrations, then load day ``ds``; returns the load's summary (an XCom).
 
-    The load id is the day and the DAG run: a retry of the run resumes from its last
-    checkpointed chunk, a new run of the day writes it all again.
+    ``tables`` limits the load to some profile tables (default: all). The load id is the day
+    and the DAG run: a retry of the run resumes from its last checkpointed chunk, a new run of
+    the day writes it all again.
     """
     day = parse_day(ds)
     cassandra = settings_from_connection(conn_id)
     with cluster(cassandra) as c:
         migrations.migrate(c.connect(), cassandra)
-    load_id = f"profiles-{day.isoformat()}-{run_id}"
-    return load_day(StackSettings(), day, cassandra=cassandra, load_id=load_id, rate=rate, force=force)
+    load_id = f"profiles-{day.isoformat()}-{run_id}" + ("-" + "-".join(tables) if tables else "")
+    return load_day(
+        StackSettings(), day, cassandra=cassandra, tables=tables, load_id=load_id, rate=rate, force=force
+    )

@@ -203,6 +203,13 @@ class Registry:
         ).fetchall()
         return [_segment(r) for r in rows]
 
+    def stamp(self) -> tuple[int, dt.datetime | None]:
+        """How many segments there are and when the last one changed: equal stamps, same registry."""
+        row = _returned(
+            self._conn.execute("SELECT count(*) AS n, max(updated_at) AS last FROM segment").fetchone()
+        )
+        return row["n"], row["last"]
+
     def active(self, day: dt.date) -> list[Segment]:
         """The segments the extraction of ``day`` delivers: active and not past their expiry."""
         rows = self._conn.execute(
@@ -261,6 +268,39 @@ class Registry:
                ON CONFLICT (run_id) DO UPDATE SET
                    exact_count = EXCLUDED.exact_count, seconds = EXCLUDED.seconds, requested_at = now()""",
             (run_id, tmpl.id, params, as_of, count, seconds, requested_by),
+        )
+
+    def record_deliveries(self, day: dt.date, stats: list[dict[str, Any]]) -> None:
+        """Keep the extraction's per-segment counts of ``day`` (a re-run replaces the day)."""
+        with self._conn.transaction():
+            self._conn.execute("DELETE FROM segment_delivery WHERE day = %s", (day,))
+            with self._conn.cursor() as cur:
+                cur.executemany(
+                    # A segment deleted from the registry since the extraction has no row to keep.
+                    """INSERT INTO segment_delivery
+                           (segment_id, day, version, members, joined, left_segment)
+                       SELECT %s, %s, %s, %s, %s, %s
+                        WHERE EXISTS (SELECT 1 FROM segment WHERE segment_id = %s)""",
+                    [
+                        (
+                            s["segment_id"],
+                            day,
+                            s["segment_version"],
+                            s["members"],
+                            s["joined"],
+                            s["left_segment"],
+                            s["segment_id"],
+                        )
+                        for s in stats
+                    ],
+                )
+
+    def deliveries(self, day: dt.date) -> list[dict[str, Any]]:
+        """The extraction's counts of ``day`` per segment, by segment id."""
+        return list(
+            self._conn.execute(
+                "SELECT * FROM segment_delivery WHERE day = %s ORDER BY segment_id", (day,)
+            ).fetchall()
         )
 
     def size_requests(self, since: dt.datetime) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ from adtarget.stack.config import PROJECT_ROOT
 
 
 class SegmentSettings(BaseSettings):
-    """The registry database, the HiveServer2 connection and the staging folder of params."""
+    """The registry database, the HiveServer2 connection, the staging folder of params and the
+    research copy of the memberships."""
 
     model_config = SettingsConfigDict(env_prefix="ADTARGET_SEGMENTS_", extra="forbid")
 
@@ -21,6 +22,9 @@ class SegmentSettings(BaseSettings):
     #: it: a local folder for a local master, a shared file system (``hdfs://``, ``s3a://``)
     #: for a cluster.
     staging_uri: str = (PROJECT_ROOT / "var" / "data" / "staging").as_uri()
+    #: Where the daily extraction also writes each day's memberships as Parquet for research
+    #: (``<uri>/segment_membership/dt=YYYY-MM-DD``): HDFS-style, any URI Spark can write.
+    research_uri: str = (PROJECT_ROOT / "var" / "data" / "research").as_uri()
     #: How long an exact count may run (seconds) before it is given up.
     query_timeout: float = Field(default=1800.0, gt=0)
 

@@ -2,7 +2,8 @@
 
 Started this way (rather than ``spark-submit --class HiveThriftServer2``) so that Python
 functions registered in the session, such as the segment-matching UDTF, can be called from
-HiveQL sent by pyhive, beeline or Airflow's HiveServer2Hook. Run by the stack as
+HiveQL sent by pyhive, beeline or Airflow's HiveServer2Hook: ``adtarget_haystack`` and the
+``match_segments`` UDTF with the registry's active segments (followed as they change). Run by the stack as
 ``python -m adtarget.stack.thrift_server``; configuration comes from ``SPARK_CONF_DIR``.
 """
 
@@ -12,6 +13,7 @@ import argparse
 import signal
 import threading
 
+import psycopg
 from pyspark.sql import SparkSession
 
 
@@ -39,6 +41,39 @@ def register_functions(spark: SparkSession) -> None:
     spark.udf.register("adtarget_haystack", _haystack, "string")
 
 
+def follow_segments(spark: SparkSession, stopped: threading.Event, every: float = 10.0) -> None:
+    """Keep ``match_segments`` in step with the registry's active keyword segments (a thread).
+
+    Data engineers call it from ad-hoc HiveQL exactly as the daily extraction does:
+    ``SELECT l.adid, m.segment_id FROM (SELECT adid, query FROM adtarget.search_log
+    WHERE dt = '2026-11-27') l, LATERAL match_segments(l.query) m``. The registry is polled
+    (a count and the newest change, cheap); the rules are rebuilt only when it changed.
+    """
+    import datetime as dt
+
+    from adtarget import match_udtf
+    from adtarget.extraction.plan import PlanError, build
+    from adtarget.segments.registry import Registry
+    from adtarget.segments.settings import SegmentSettings
+
+    match_udtf.register(spark, [])  # callable (matching nothing) even before the registry answers
+    url, seen = SegmentSettings().registry_url, None
+    while not stopped.is_set():
+        try:
+            with Registry(url) as registry:
+                stamp = registry.stamp()
+                if stamp != seen:
+                    today = dt.datetime.now(dt.UTC).date()
+                    rules = build(today, registry.active(today), registry.get).text_rules
+                    match_udtf.register(spark, rules)
+                    seen = stamp
+                    print(f"thrift-server: match_segments has {len(rules)} keyword segments", flush=True)
+        except (OSError, PlanError, psycopg.Error) as exc:
+            # The server keeps serving with the rules it has; the next poll tries again.
+            print(f"thrift-server: segment rules not refreshed: {exc}", flush=True)
+        stopped.wait(every)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Spark Thrift server (HiveServer2 protocol).")
     parser.add_argument("--ui-port", type=int, default=4040, help="Spark UI port")
@@ -55,6 +90,7 @@ def main() -> None:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    threading.Thread(target=follow_segments, args=(spark, stopped), name="segment-rules", daemon=True).start()
     stopped.wait()
     spark.stop()
 

@@ -45,3 +45,15 @@ CREATE TABLE IF NOT EXISTS audience_request (
   requested_by    text NOT NULL,
   requested_at    timestamptz NOT NULL DEFAULT now()
 );
+
+-- What the daily extraction delivered: members per segment and day, and the day's movement.
+CREATE TABLE IF NOT EXISTS segment_delivery (
+  segment_id      integer NOT NULL REFERENCES segment (segment_id),
+  day             date NOT NULL,
+  version         integer NOT NULL,
+  members         bigint NOT NULL,
+  joined          bigint NOT NULL,
+  left_segment    bigint NOT NULL,
+  published_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (segment_id, day)
+);

@@ -195,11 +195,21 @@ def test_trigger_form_shows_the_template_fields_and_triggers_a_run(
     )
 
 
-def test_segment_sketches_dag_builds_the_day(api: AirflowClient, settings: StackSettings) -> None:
-    logs = audiences.Logs(SEED, USERS, [DAY])
+def test_segment_extraction_dag_delivers_the_day(
+    api: AirflowClient, registry_url: str, audience_logs: audiences.Logs
+) -> None:
+    """The daily DAG on the real scheduler: extraction, Cassandra load, sketches, stats."""
+    tmpl = template("domain_visit")
+    raw = {"domains": ["shop.example.kr"], "min_visits": 2, "days": 2}
+    with closing(Registry(registry_url)) as registry:
+        segment, _ = registry.register(
+            tmpl, validate(tmpl, raw), name=f"e2e-daily-{uuid.uuid4().hex[:6]}", owner="e2e"
+        )
+    expected = audiences.members(audience_logs, tmpl.id, validate(tmpl, {**raw, "as_of": DAY.isoformat()}))
+    checked = sorted(expected)[:2]
     seoul = {
         r["adid"]
-        for r in logs.rows("user_attributes", DAY.isoformat(), DAY.isoformat())
+        for r in audience_logs.rows("user_attributes", DAY.isoformat(), DAY.isoformat())
         if r["region"] == "seoul"
     }
     profile = CassandraSettings()
@@ -208,14 +218,29 @@ def test_segment_sketches_dag_builds_the_day(api: AirflowClient, settings: Stack
         delete = session.prepare("DELETE FROM attribute_sketches WHERE kind = ? AND value = ? AND dt = ?")
         for key in (("region", "seoul"), ("user", "all")):  # so only this run can have written them
             session.execute(delete, (*key, DAY))
-        api.wait_for_dag("segment_sketches", timeout=180)
-        api.set_paused("segment_sketches", False)
-        for old in api.dag_runs("segment_sketches"):  # a run of the day from an earlier test run
+        for adid in checked:
+            session.execute(session.prepare("DELETE FROM segment_memberships WHERE adid = ?"), (adid,))
+        api.wait_for_dag("segment_extraction", timeout=180)
+        api.set_paused("segment_extraction", False)
+        for old in api.dag_runs("segment_extraction"):  # a run of the day from an earlier test run
             if str(old["logical_date"]).startswith(DAY.isoformat()):
-                api.delete_run("segment_sketches", old["dag_run_id"])
-        run = api.trigger("segment_sketches", logical_date=f"{DAY.isoformat()}T00:00:00Z")
-        assert api.wait_for_run("segment_sketches", run, timeout=900) == "success"
+                api.delete_run("segment_extraction", old["dag_run_id"])
+        # force: a newer day loaded into Cassandra (a developer's data) must not skip this one.
+        run = api.trigger(
+            "segment_extraction", {"rate": 0, "force": True}, logical_date=f"{DAY.isoformat()}T00:00:00Z"
+        )
+        assert api.wait_for_run("segment_extraction", run, timeout=900) == "success"
+
+        select = session.prepare("SELECT segments FROM segment_memberships WHERE adid = ?")
+        for adid in checked:
+            row = session.execute(select, (adid,)).one()
+            assert row is not None, adid
+            assert row.segments[segment.segment_id] == segment.version
         store = SketchStore(session)
-        assert store.days(DAY, DAY) == [DAY]
         (blob,) = store.fetch([("region", "seoul")], DAY, DAY)[("region", "seoul")]
         assert load(blob).get_estimate() == len(seoul)
+    summary = api.xcom("segment_extraction", run, "publish_stats")
+    assert summary["day"] == DAY.isoformat()
+    with closing(Registry(registry_url)) as registry:
+        delivered = {d["segment_id"]: d["members"] for d in registry.deliveries(DAY)}
+    assert delivered[segment.segment_id] == len(expected)

@@ -38,6 +38,15 @@ def test_dagbag_has_no_import_errors(settings: StackSettings) -> None:
         assert set(audience.params) == set(tmpl.properties) | set(CONTROL)
     assert {"segment_admin", "segment_expiry"} <= set(bag.dag_ids)
 
+    # The daily extraction: the operator from plugins/, the assets each step updates.
+    extraction = bag.get_dag("segment_extraction")
+    assert extraction is not None
+    assert type(extraction.get_task("extract")).__name__ == "SegmentExtractionOperator"
+    assert extraction.get_task("publish_stats").upstream_task_ids == {"load_memberships", "build_sketches"}
+    assert extraction.get_task("load_memberships").upstream_task_ids == {"extract"}
+    outlets = {t.task_id: [a.uri for a in t.outlets] for t in extraction.tasks if t.outlets}
+    assert outlets["extract"] == ["warehouse://adtarget/segment_membership"]
+
     campaign = bag.get_dag("sql_campaign_stats")
     assert campaign is not None
     assert campaign.get_task("020_campaign_totals").upstream_task_ids == {"010_creative_delivery"}

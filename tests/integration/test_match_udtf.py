@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
 
 from adtarget import match_udtf
 from adtarget.matcher import MatcherError, MatchMode, Require, SegmentMatcher, SegmentRule
+from adtarget.segments.params import validate
+from adtarget.segments.registry import Registry, Status
+from adtarget.segments.settings import SegmentSettings
+from adtarget.segments.templates import template
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.spark import spark_env
+from tests.warehouse import query
 
 pytestmark = pytest.mark.integration
 
@@ -70,3 +78,27 @@ def test_lateral_match_segments_equals_the_matcher(spark: Any) -> None:
 def test_a_bad_rule_fails_on_the_driver_naming_the_segment(spark: Any) -> None:
     with pytest.raises(MatcherError, match="segment 8: pattern '\\?\\?' has nothing to match"):
         match_udtf.register(spark, [SegmentRule(8, ("??",))])
+
+
+def test_match_segments_over_hiveserver2_follows_the_registry(
+    stack: Callable[..., None], settings: StackSettings
+) -> None:
+    """Ad-hoc HiveQL on the Thrift server matches with the registry's active segments."""
+    stack("postgres", "spark-thrift")
+    word = f"zq{uuid.uuid4().hex[:10]}"  # a keyword no other segment has
+    tmpl = template("search_any")
+    with closing(Registry(SegmentSettings().registry_url)) as registry:
+        segment, _ = registry.register(
+            tmpl, validate(tmpl, {"keywords": [word.upper()]}), name=f"udtf-{word}", owner="test"
+        )
+        try:
+            sql = "SELECT m.segment_id FROM (SELECT %(q)s AS q) l, LATERAL match_segments(l.q) m"
+            deadline = time.monotonic() + 60  # the server polls the registry every 10 s
+            while (segment.segment_id,) not in (rows := query(settings, sql, {"q": f"cheap {word}!"})):
+                assert time.monotonic() < deadline, (
+                    f"match_segments did not pick up segment {segment.segment_id}"
+                )
+                time.sleep(2)
+            assert rows == [(segment.segment_id,)]
+        finally:
+            registry.set_status(segment.segment_id, Status.EXPIRED)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
-import psycopg
 import pyarrow as pa
 import pytest
 
@@ -97,21 +96,6 @@ def hive(settings: StackSettings) -> Iterator[Any]:
     conn = pyhive.connect(host=settings.host, port=settings.hive_port, username="adtarget", auth="NONE")
     yield conn.cursor()
     conn.close()
-
-
-@pytest.fixture(scope="module")
-def segment_settings(stack: Callable[..., None], settings: StackSettings) -> Iterator[SegmentSettings]:
-    """A registry database of the test's own, dropped afterwards."""
-    stack("postgres")
-    name = f"adtarget_test_{uuid.uuid4().hex[:8]}"
-    admin = f"postgresql://adtarget@{settings.host}:{settings.postgres_port}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield SegmentSettings(
-        registry_url=f"postgresql://adtarget@{settings.host}:{settings.postgres_port}/{name}"
-    )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

@@ -80,6 +80,7 @@ def airflow_env(settings: StackSettings) -> dict[str, str]:
         # The segment registry and the staging folder of audience params (SegmentSettings).
         "ADTARGET_SEGMENTS_REGISTRY_URL": f"postgresql://adtarget@{s.host}:{s.postgres_port}/adtarget",
         "ADTARGET_SEGMENTS_STAGING_URI": (s.data_dir / "staging").as_uri(),
+        "ADTARGET_SEGMENTS_RESEARCH_URI": (s.data_dir / "research").as_uri(),
         # spark-submit, beeline and our own tools come from the project's venv.
         "PATH": f"{s.venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
     }
