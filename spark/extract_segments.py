@@ -5,7 +5,8 @@
 For each day, in order (see :mod:`adtarget.extraction.plan`):
 
 1. the active segments are read from the registry (``ADTARGET_SEGMENTS_REGISTRY_URL``);
-2. **signals**: the day's search log goes once through the Aho-Corasick UDTF with every
+2. **signals**: the day's search log goes once through the Aho-Corasick matcher (Arrow
+   batches, the faster of the two paths ``bench/segment_match.py`` measures) with every
    segment's keywords, the other logs once through a join with every segment's ids, into
    ``adtarget.segment_signal``; earlier days of a window that lack a segment (registered or
    changed since) get a catch-up pass for just those segments;
@@ -69,8 +70,12 @@ def signal_pass(spark: SparkSession, plan: planning.Plan, day: str, keys: set[tu
     name = planning.pass_id(keys)
     parts = []
     if part.text_rules:
-        match_udtf.register(spark, part.text_rules)
-        parts.append(spark.sql(_sql("signals_text"), args={"dt": day}))
+        lines = spark.sql(_sql("search_lines"), args={"dt": day})
+        matcher = match_udtf.batch_matcher(part.text_rules, "adid", "query")
+        lines.mapInArrow(matcher, "adid string, segment_id bigint").createOrReplaceTempView(
+            "extraction_search_hits"
+        )
+        parts.append(spark.sql(_sql("signals_text")))
     if part.probes:
         _view(spark, "extraction_probes", part.probes, planning.PROBES_SCHEMA)
         parts.append(spark.sql(_sql("signals_ids"), args={"dt": day}))
@@ -135,7 +140,7 @@ def activity(spark: SparkSession, plan: planning.Plan, days_with_logs: set[str])
     return sorted(wanted)
 
 
-def memberships(spark: SparkSession, plan: planning.Plan) -> DataFrame:
+def memberships(spark: SparkSession, plan: planning.Plan, step: str) -> DataFrame:
     """(segment_id, adid) of every planned segment as of the plan's day, combinations included."""
     day = plan.day.isoformat()
     args = {"dt": day, "dt_from": plan.first_day.isoformat()}
@@ -145,17 +150,29 @@ def memberships(spark: SparkSession, plan: planning.Plan) -> DataFrame:
         "SELECT adid, age_band, gender, region, device, os FROM adtarget.user_attributes WHERE dt = :dt",
         args={"dt": day},
     ).cache().createOrReplaceTempView("extraction_attributes")
-    # filtered.sql reads its input twice (segments with and without filters): cache the input.
-    unfiltered = spark.sql(_sql("memberships"), args=args).cache()
-    unfiltered.createOrReplaceTempView("extraction_members")
-    # One cached piece per level; a level reads the union of the pieces below it.
-    pieces = [spark.sql(_sql("filtered")).cache()]
+    # Intermediate results are materialised with localCheckpoint, not cache: replacing a temp
+    # view (extraction_members, extraction_known, once per level) uncaches every cached result
+    # with the same plan and all results built on it, and the day's write then ran every query
+    # again (measured: 84 s instead of 5). A checkpoint has a plan of its own.
+    began = time.monotonic()
+    # filtered.sql reads its input twice (segments with and without filters): materialise it.
+    spark.sql(_sql("memberships"), args=args).localCheckpoint().createOrReplaceTempView("extraction_members")
+    # One piece per level; a level reads the union of the pieces below it.
+    pieces = [spark.sql(_sql("filtered")).localCheckpoint()]
+    rows = pieces[0].count()
+    print(f"{step} rules judged: {rows:,} members ({time.monotonic() - began:.1f} s)", flush=True)
     for level in sorted(plan.combinations):
+        began = time.monotonic()
         _union(pieces).createOrReplaceTempView("extraction_known")
         _view(spark, "extraction_combinations", plan.combinations[level], planning.COMBINATIONS_SCHEMA)
-        combined = spark.sql(_sql("combinations")).cache()
-        combined.createOrReplaceTempView("extraction_members")
-        pieces.append(spark.sql(_sql("filtered")).cache())
+        spark.sql(_sql("combinations")).localCheckpoint().createOrReplaceTempView("extraction_members")
+        pieces.append(spark.sql(_sql("filtered")).localCheckpoint())
+        rows = pieces[-1].count()
+        print(
+            f"{step} combinations, level {level}: {len(plan.combinations[level]):,} references, "
+            f"{rows:,} members ({time.monotonic() - began:.1f} s)",
+            flush=True,
+        )
     return _union(pieces)
 
 
@@ -193,10 +210,12 @@ def extract_day(spark: SparkSession, plan: planning.Plan, research_uri: str, ste
     began = time.monotonic()
     activity_days = activity(spark, plan, days_with_logs)
     print(f"{step} activity: {', '.join(activity_days)} ({time.monotonic() - began:.1f} s)", flush=True)
-    members = memberships(spark, plan)
+    members = memberships(spark, plan, step)
+    began = time.monotonic()
     members.createOrReplaceTempView("extraction_all_members")
     final = spark.sql(
-        "SELECT m.adid, m.segment_id, s.version AS segment_version FROM extraction_all_members m "
+        "SELECT /*+ BROADCAST(s) */ m.adid, m.segment_id, s.version AS segment_version "
+        "FROM extraction_all_members m "
         "JOIN extraction_segments s ON s.segment_id = m.segment_id WHERE s.deliver"
     ).cache()
     final.createOrReplaceTempView("extraction_final")
@@ -209,12 +228,10 @@ def extract_day(spark: SparkSession, plan: planning.Plan, research_uri: str, ste
     rows = final.count()
     delivered = sum(1 for p in plan.planned.values() if p.deliver)
     print(
-        f"{step} memberships dt={day}: {delivered:,} segments, {rows:,} rows "
+        f"{step} memberships dt={day} written: {delivered:,} segments, {rows:,} rows "
         f"({time.monotonic() - began:.1f} s)",
         flush=True,
     )
-    for frame in (members, final):
-        frame.unpersist()
     spark.catalog.clearCache()
     return {
         "day": day,

@@ -38,12 +38,19 @@ class Logs:
                     for row in make(seed, day, chunk, users).to_pylist():
                         row["dt"] = day.isoformat()
                         self.tables[name].append(row)
+        self._windows: dict[tuple[str, str, str], Rows] = {}
 
     def add(self, table: str, rows: Rows) -> None:
         self.tables[table].extend(rows)
+        self._windows.clear()
 
     def rows(self, table: str, first: str, last: str) -> Rows:
-        return [r for r in self.tables[table] if first <= r["dt"] <= last]
+        """The rows of ``table`` from day ``first`` to ``last`` (kept: thousands of oracle calls
+        ask for the same few windows)."""
+        key = (table, first, last)
+        if key not in self._windows:
+            self._windows[key] = [r for r in self.tables[table] if first <= r["dt"] <= last]
+        return self._windows[key]
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -3,7 +3,7 @@
 The extraction works in two stages (``spark/extract_segments.py``):
 
 1. **Signals**, one pass per log table and day, every segment at once: the search log through
-   the Aho-Corasick UDTF (:attr:`Plan.text_rules`), the id-keyed logs through one hash join
+   the Aho-Corasick matcher (:attr:`Plan.text_rules`), the id-keyed logs through one hash join
    with :attr:`Plan.probes` (banner, campaign, creative, app, category, domain). Each pass
    writes, per segment and user, the day's matching events: the ``adtarget.segment_signal``
    table.

@@ -72,7 +72,8 @@ def load_day_task(
     cassandra = settings_from_connection(conn_id)
     with cluster(cassandra) as c:
         migrations.migrate(c.connect(), cassandra)
-    load_id = f"profiles-{day.isoformat()}-{run_id}" + ("-" + "-".join(tables) if tables else "")
+    # The job keys each table's checkpoints by load id and table: no table in the id.
+    load_id = f"profiles-{day.isoformat()}-{run_id}"
     return load_day(
         StackSettings(), day, cassandra=cassandra, tables=tables, load_id=load_id, rate=rate, force=force
     )

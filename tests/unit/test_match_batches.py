@@ -1,0 +1,32 @@
+"""The Arrow batch path gives the matcher's own answers, batch by batch (no Spark needed)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from adtarget.match_udtf import batch_matcher
+from adtarget.matcher import MatchMode, SegmentMatcher, SegmentRule
+
+RULES = [
+    SegmentRule(1, ("nike", "running shoes")),
+    SegmentRule(2, ("나이키",), mode=MatchMode.SUBSTRING),
+    SegmentRule(3, ("'; DROP TABLE x; --",), mode=MatchMode.SUBSTRING),
+]
+
+
+def test_batches_give_one_row_per_line_and_segment() -> None:
+    lines = ["Nike running shoes", None, "나이키운동화", "x'; DROP TABLE x; -- y", "nothing"]
+    batches = [
+        pa.RecordBatch.from_pydict(
+            {"adid": [f"u{i}" for i in range(n, min(n + 2, len(lines)))], "query": lines[n : n + 2]}
+        )
+        for n in range(0, len(lines), 2)
+    ]
+    out = list(batch_matcher(RULES, "adid", "query")(iter(batches)))
+    got = sorted(
+        (a, s) for b in out for a, s in zip(b["adid"].to_pylist(), b["segment_id"].to_pylist(), strict=True)
+    )
+    matcher = SegmentMatcher(RULES)
+    expected = sorted((f"u{i}", s) for i, line in enumerate(lines) if line for s in matcher.match(line))
+    assert got == expected == [("u0", 1), ("u2", 2), ("u3", 3)]
+    assert [b.schema.names for b in out] == [["adid", "segment_id"]] * 3
