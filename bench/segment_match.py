@@ -230,10 +230,14 @@ def _ratios(runs: list[dict[str, Any]], cores: int) -> dict[str, Any]:
         }
         if "rlike" in run:
             entry["udtf_vs_rlike"] = round(udtf / run["rlike"]["rows_per_s"], 1)
+            entry["best_path_vs_rlike"] = round(best / run["rlike"]["rows_per_s"], 1)
         out[str(n)] = entry
     times = {run["segments"]: run["udtf"]["seconds"] for run in runs}
     if len(times) > 1:
         out["udtf_time_largest_vs_smallest"] = round(times[max(times)] / times[min(times)], 3)
+    batch = {run["segments"]: run["arrow_batch"]["seconds"] for run in runs if "arrow_batch" in run}
+    if len(batch) > 1:
+        out["arrow_batch_time_largest_vs_smallest"] = round(batch[max(batch)] / batch[min(batch)], 3)
     return out
 
 

@@ -8,7 +8,7 @@ Daily, for the day that just ended (data-interval days):
 - ``wait_for_logs`` waits (rescheduled, no slot held) until the day is in the warehouse;
 - ``extract`` (:class:`SegmentExtractionOperator`, ``plugins/``) runs
   ``spark/extract_segments.py``: all segments matched in one pass per log (the Aho-Corasick
-  UDTF for keywords), memberships into ``adtarget.segment_membership``;
+  matcher over Arrow batches for keywords), memberships into ``adtarget.segment_membership``;
 - ``load_memberships`` writes them to Cassandra's ``segment_memberships`` (through
   ``cassandra_default``, rate-capped by the param ``rate``; members who left are removed);
 - ``build_sketches`` builds the day's theta sketches for instant audience estimates;

@@ -3,8 +3,9 @@
 Started this way (rather than ``spark-submit --class HiveThriftServer2``) so that Python
 functions registered in the session, such as the segment-matching UDTF, can be called from
 HiveQL sent by pyhive, beeline or Airflow's HiveServer2Hook: ``adtarget_haystack`` and the
-``match_segments`` UDTF with the registry's active segments (followed as they change). Run by the stack as
-``python -m adtarget.stack.thrift_server``; configuration comes from ``SPARK_CONF_DIR``.
+``match_segments`` UDTF with the registry's active segments (followed as they change). Run by
+the stack as ``python -m adtarget.stack.thrift_server``; configuration comes from
+``SPARK_CONF_DIR``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def register_functions(spark: SparkSession) -> None:
 def follow_segments(spark: SparkSession, stopped: threading.Event, every: float = 10.0) -> None:
     """Keep ``match_segments`` in step with the registry's active keyword segments (a thread).
 
-    Data engineers call it from ad-hoc HiveQL exactly as the daily extraction does:
+    Data engineers call it from ad-hoc HiveQL; it is the matcher the daily extraction runs:
     ``SELECT l.adid, m.segment_id FROM (SELECT adid, query FROM adtarget.search_log
     WHERE dt = '2026-11-27') l, LATERAL match_segments(l.query) m``. The registry is polled
     (a count and the newest change, cheap); the rules are rebuilt only when it changed.
