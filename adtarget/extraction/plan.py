@@ -86,15 +86,17 @@ class Planned:
     deliver: bool
     #: 0 for a template over logs; a combination is one more than the deepest segment it names.
     level: int = 0
+    #: A digest of the definition (template and params), made once when the plan is built.
+    digest: str = ""
 
     @property
     def key(self) -> tuple[int, str]:
-        """What a signal pass records per segment: its id and a digest of its definition.
+        """What a signal pass records per segment: its id and the digest of its definition.
 
         The digest, not the version number, so that signals computed for one definition are
         never taken for another's (two registries writing one warehouse, a re-created id).
         """
-        return (self.segment_id, definition_hash(template(self.template), self.values)[:16])
+        return (self.segment_id, self.digest)
 
     @property
     def days(self) -> int:
@@ -277,7 +279,13 @@ def build(day: dt.date, active: Iterable[Segment], lookup: Callable[[int], Segme
                     inner = delivered.get(ref) or lookup(ref)
                     level = max(level, add(inner, ref in delivered, (*chain, ref)).level + 1)
         found = planned[segment.segment_id] = Planned(
-            segment.segment_id, segment.version, tmpl.id, values, deliver, level
+            segment.segment_id,
+            segment.version,
+            tmpl.id,
+            values,
+            deliver,
+            level,
+            definition_hash(tmpl, values)[:16],
         )
         return found
 
