@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  := $(BIN)/adtarget-stack
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status test test-unit check lint lint-sql types fmt lock bench compose-config clean
+.PHONY: help demo setup up down status test test-unit check lint lint-sql types fmt lock bench compose-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
+
+demo: setup ## the whole platform on embedded defaults: data, segments, daily pipeline, events, report mail
+	@$(BIN)/python -m adtarget.demo $(DEMO_ARGS)
 
 up: setup ## start every engine (Postgres, Cassandra, Kafka, SMTP, Spark Thrift, Airflow) and wait until healthy
 	@$(STACK) up

@@ -431,6 +431,21 @@ def create_app(
     async def report_html(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
         return view.html(render_html(await _recent(request)))
 
+    @app.page("/readyz")
+    async def readyz(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        # Ready means counting: partitions assigned and their tables recovered (the web server
+        # answers long before), and the report's store reachable.
+        waiting = []
+        recovery = cast("Any", app.tables).recovery  # TableManagerT does not declare it
+        if app.rebalancing or not recovery.completed.is_set():
+            waiting.append("partition assignment and table recovery")
+        if store is not None:
+            try:
+                await store.connected()
+            except Exception as exc:  # any driver error means not ready; say which
+                waiting.append(f"cassandra: {exc}")
+        return view.json({"ready": not waiting, "waiting": waiting}, status=503 if waiting else 200)
+
     @app.page("/metrics")
     async def metrics(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
         return view.bytes(

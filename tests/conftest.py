@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 import psycopg
 import pytest
@@ -22,6 +22,27 @@ os.environ.update(airflow_env(StackSettings()))
 @pytest.fixture(scope="session")
 def settings() -> StackSettings:
     return StackSettings()
+
+
+#: Lines of each engine log shown under a failed test: enough for a traceback, short enough for CI.
+LOG_TAIL = 25
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, object, object]:
+    """Under a failed test, the tail of every engine log written while it ran: CI keeps only the
+    output, and an engine's side of a failure (a worker that crashed, a query it refused) is there."""
+    report = yield
+    if call.excinfo is not None and isinstance(report, pytest.TestReport) and report.failed:
+        logs = StackSettings().log_dir
+        started = call.start - 5  # the engine may have written just before the test's own first step
+        for log in sorted(logs.glob("*.log")) if logs.is_dir() else []:
+            if log.stat().st_mtime >= started:
+                lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL:]
+                report.sections.append((f"engine log {log.name} (last {len(lines)} lines)", "\n".join(lines)))
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -303,10 +303,38 @@ class Registry:
             ).fetchall()
         )
 
-    def size_requests(self, since: dt.datetime) -> list[dict[str, Any]]:
-        """Size requests since ``since``, oldest first (the daily report reads them)."""
+    def size_requests(self, since: dt.datetime, until: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Size requests from ``since`` (up to ``until``, excluded), oldest first (the daily report
+        reads them)."""
         return list(
             self._conn.execute(
-                "SELECT * FROM audience_request WHERE requested_at >= %s ORDER BY request_id", (since,)
+                """SELECT * FROM audience_request
+                    WHERE requested_at >= %s AND (%s::timestamptz IS NULL OR requested_at < %s)
+                    ORDER BY request_id""",
+                (since, until, until),
             ).fetchall()
         )
+
+    def names(self, segment_ids: list[int]) -> dict[int, str]:
+        """The names of these segments (ids not in the registry are left out)."""
+        rows = self._conn.execute(
+            "SELECT segment_id, name FROM segment WHERE segment_id = ANY(%s)", (segment_ids,)
+        ).fetchall()
+        return {int(r["segment_id"]): str(r["name"]) for r in rows}
+
+    def keep_api_sample(self, day: dt.date, sample: dict[str, Any]) -> dict[str, Any]:
+        """Keep ``sample`` as the profile API's counters of ``day`` unless one is kept already;
+        the kept one is returned (two runs of a day's report at once agree on it)."""
+        self._conn.execute(
+            "INSERT INTO api_traffic_sample (day, sample) VALUES (%s, %s) ON CONFLICT (day) DO NOTHING",
+            (day, Jsonb(sample)),
+        )
+        kept = self.api_sample(day)
+        if kept is None:  # only if someone deleted it between the two statements
+            raise RegistryError(f"api_traffic_sample: the sample of {day} vanished while kept")
+        return kept
+
+    def api_sample(self, day: dt.date) -> dict[str, Any] | None:
+        """The profile API's counters kept for ``day``, if any."""
+        row = self._conn.execute("SELECT sample FROM api_traffic_sample WHERE day = %s", (day,)).fetchone()
+        return dict(row["sample"]) if row else None

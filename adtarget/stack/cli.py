@@ -15,6 +15,7 @@ import sys
 from adtarget.stack import registry
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import ADMIN_USER, admin_password, airflow_env
+from adtarget.stack.engines.profile_api import profile_api_token
 from adtarget.stack.errors import StackError
 
 
@@ -43,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"Airflow UI: http://{settings.host}:{settings.airflow_port}  "
                     f"login {ADMIN_USER} / {admin_password(settings)}"
+                )
+            if not args.engines or "profile-api" in args.engines:
+                print(
+                    f"Profile API: http://{settings.host}:{settings.profile_api_port}/v1/profiles/<adid>  "
+                    f"header 'Authorization: Bearer {profile_api_token(settings)}'"
                 )
         elif args.command == "down":
             registry.down(settings, args.engines)

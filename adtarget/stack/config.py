@@ -50,6 +50,7 @@ class StackSettings(BaseSettings):
     bridge_port: int = Field(9009, description="Socket-to-Kafka bridge (ad-server events).")
     bridge_metrics_port: int = 9109
     report_port: int = Field(6066, description="Realtime report worker: /report, /report.html, /metrics.")
+    profile_api_port: int = Field(8000, description="Profile API (serving/): /v1/profiles, /metrics.")
 
     # Memory: the whole stack is sized to stay under 8 GB.
     cassandra_heap: str = Field("1G", description="Cassandra -Xmx/-Xms.")

@@ -19,6 +19,7 @@ from adtarget.stack.engines.bridge import Bridge
 from adtarget.stack.engines.cassandra import Cassandra
 from adtarget.stack.engines.kafka import Kafka
 from adtarget.stack.engines.postgres import Postgres
+from adtarget.stack.engines.profile_api import ProfileApi
 from adtarget.stack.engines.report import Report
 from adtarget.stack.engines.smtp import Smtp
 from adtarget.stack.engines.spark import SparkThrift
@@ -37,6 +38,7 @@ ENGINE_CLASSES: tuple[type[Engine], ...] = (
     AirflowTriggerer,
     Bridge,
     Report,
+    ProfileApi,
 )
 
 NAMES = tuple(cls.name for cls in ENGINE_CLASSES)

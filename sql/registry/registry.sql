@@ -57,3 +57,11 @@ CREATE TABLE IF NOT EXISTS segment_delivery (
   published_at    timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (segment_id, day)
 );
+
+-- The profile API's counters, sampled once per daily report (the first run of the day's report
+-- keeps it; re-runs read it back): a day's traffic is the difference from the day before.
+CREATE TABLE IF NOT EXISTS api_traffic_sample (
+  day             date PRIMARY KEY,
+  sample          jsonb NOT NULL,
+  taken_at        timestamptz NOT NULL DEFAULT now()
+);

@@ -1,17 +1,26 @@
-"""Sales' path through Airflow's REST API: size and register a segment, bad params refused early."""
+"""Through Airflow's REST API on the real scheduler: sales size and register a segment (bad params
+refused early), the daily extraction delivers the day, and the daily report mails it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import email
+import email.policy
 import os
 import re
 import struct
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psycopg
 import pytest
 from playwright.sync_api import expect
 
@@ -19,12 +28,13 @@ from adtarget.airflow_client import AirflowApiError, AirflowClient
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.segments.form import params_schema
 from adtarget.segments.params import validate
-from adtarget.segments.registry import Registry, Status
+from adtarget.segments.registry import Registry, Segment, Status
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.sketches import SketchStore, load
 from adtarget.segments.templates import template
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import ADMIN_USER, admin_password, airflow_env
+from adtarget.stack.engines.profile_api import profile_api_token
 from tests import audiences
 
 pytestmark = pytest.mark.e2e
@@ -137,6 +147,15 @@ def _browser(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=path, args=[*flags, "--disable-sync", "--no-first-run"])
 
 
+def _sign_in(page: Any, base: str, settings: StackSettings) -> None:
+    """Log in to the Airflow UI at ``base`` as the stack's admin."""
+    page.goto(f"{base}/")
+    page.fill("input[name=username]", ADMIN_USER)
+    page.fill("input[name=password]", admin_password(settings))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "login" not in url)
+
+
 def test_trigger_form_shows_the_template_fields_and_triggers_a_run(
     api: AirflowClient, settings: StackSettings, tmp_path: Path
 ) -> None:
@@ -149,11 +168,7 @@ def test_trigger_form_shows_the_template_fields_and_triggers_a_run(
     with sync_playwright() as playwright:
         browser = _browser(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(f"{base}/")
-        page.fill("input[name=username]", ADMIN_USER)
-        page.fill("input[name=password]", admin_password(settings))
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "login" not in url)
+        _sign_in(page, base, settings)
         page.goto(f"{base}/dags/{dag_id}")
         page.wait_for_load_state("networkidle")
         page.get_by_role("button", name="Trigger").first.click()
@@ -195,10 +210,20 @@ def test_trigger_form_shows_the_template_fields_and_triggers_a_run(
     )
 
 
-def test_segment_extraction_dag_delivers_the_day(
-    api: AirflowClient, registry_url: str, audience_logs: audiences.Logs
-) -> None:
-    """The daily DAG on the real scheduler: extraction, Cassandra load, sketches, stats."""
+@dataclass(frozen=True)
+class Extraction:
+    """A run of the daily ``segment_extraction`` DAG for ``DAY``, with what it must deliver."""
+
+    run: str
+    segment: Segment
+    expected: set[str]
+    checked: list[str]
+    seoul: set[str]
+
+
+@pytest.fixture(scope="module")
+def extraction(api: AirflowClient, registry_url: str, audience_logs: audiences.Logs) -> Extraction:
+    """The daily DAG on the real scheduler for ``DAY``, with one more segment registered."""
     tmpl = template("domain_visit")
     raw = {"domains": ["shop.example.kr"], "min_visits": 2, "days": 2}
     with closing(Registry(registry_url)) as registry:
@@ -220,27 +245,212 @@ def test_segment_extraction_dag_delivers_the_day(
             session.execute(delete, (*key, DAY))
         for adid in checked:
             session.execute(session.prepare("DELETE FROM segment_memberships WHERE adid = ?"), (adid,))
-        api.wait_for_dag("segment_extraction", timeout=180)
-        api.set_paused("segment_extraction", False)
-        for old in api.dag_runs("segment_extraction"):  # a run of the day from an earlier test run
-            if str(old["logical_date"]).startswith(DAY.isoformat()):
-                api.delete_run("segment_extraction", old["dag_run_id"])
-        # force: a newer day loaded into Cassandra (a developer's data) must not skip this one.
-        run = api.trigger(
-            "segment_extraction", {"rate": 0, "force": True}, logical_date=f"{DAY.isoformat()}T00:00:00Z"
-        )
-        assert api.wait_for_run("segment_extraction", run, timeout=900) == "success"
+    api.wait_for_dag("segment_extraction", timeout=180)
+    api.set_paused("segment_extraction", False)
+    for old in api.dag_runs("segment_extraction"):  # a run of the day from an earlier test run
+        if str(old["logical_date"]).startswith(DAY.isoformat()):
+            api.delete_run("segment_extraction", old["dag_run_id"])
+    # force: a newer day loaded into Cassandra (a developer's data) must not skip this one.
+    run = api.trigger(
+        "segment_extraction", {"rate": 0, "force": True}, logical_date=f"{DAY.isoformat()}T00:00:00Z"
+    )
+    assert api.wait_for_run("segment_extraction", run, timeout=900) == "success"
+    return Extraction(run, segment, set(expected), checked, seoul)
 
+
+def test_segment_extraction_dag_delivers_the_day(
+    api: AirflowClient, registry_url: str, extraction: Extraction
+) -> None:
+    """The daily DAG on the real scheduler: extraction, Cassandra load, sketches, stats."""
+    segment, run = extraction.segment, extraction.run
+    profile = CassandraSettings()
+    with cluster(profile) as c:
+        session = c.connect(profile.keyspace)
         select = session.prepare("SELECT segments FROM segment_memberships WHERE adid = ?")
-        for adid in checked:
+        for adid in extraction.checked:
             row = session.execute(select, (adid,)).one()
             assert row is not None, adid
             assert row.segments[segment.segment_id] == segment.version
         store = SketchStore(session)
         (blob,) = store.fetch([("region", "seoul")], DAY, DAY)[("region", "seoul")]
-        assert load(blob).get_estimate() == len(seoul)
+        assert load(blob).get_estimate() == len(extraction.seoul)
     summary = api.xcom("segment_extraction", run, "publish_stats")
     assert summary["day"] == DAY.isoformat()
     with closing(Registry(registry_url)) as registry:
         delivered = {d["segment_id"]: d["members"] for d in registry.deliveries(DAY)}
-    assert delivered[segment.segment_id] == len(expected)
+    assert delivered[segment.segment_id] == len(extraction.expected)
+
+
+def _mail(settings: StackSettings, subject: str, since: float, timeout: float = 60) -> EmailMessage:
+    """The first mail in the sink's folder with ``subject`` written after ``since``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in sorted(settings.var_dir.joinpath("mail").glob("*.eml")):
+            if path.stat().st_mtime >= since:
+                msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                if isinstance(msg, EmailMessage) and msg["Subject"] == subject:
+                    return msg
+        assert time.monotonic() < deadline, f"no mail {subject!r} in {settings.var_dir / 'mail'}"
+        time.sleep(1)
+
+
+def test_daily_report_mails_the_day_with_the_warehouse_numbers(
+    api: AirflowClient, settings: StackSettings, registry_url: str, extraction: Extraction, tmp_path: Path
+) -> None:
+    """The daily_report DAG for DAY on the real scheduler: the mail reaches the SMTP sink with its
+    HTML part, its numbers are the warehouse's and Cassandra's, and Chromium renders the page."""
+    from playwright.sync_api import sync_playwright
+
+    from adtarget.dailyreport.figures import pipelines as figures_pipelines
+    from adtarget.dailyreport.settings import DailyReportSettings
+    from streaming.report import Totals, WindowKey
+    from streaming.report_store import ReportStore
+    from tests.warehouse import query
+
+    env = airflow_env(settings)
+    day = DAY.isoformat()
+    # The day's log volume (the SQL-file pipeline the report reads), on the real scheduler too.
+    api.wait_for_dag("sql_log_volume", timeout=180)
+    for old in api.dag_runs("sql_log_volume"):
+        if str(old["logical_date"]).startswith(day):
+            api.delete_run("sql_log_volume", old["dag_run_id"])
+    # A paused DAG's triggered run waits: active for the test (its latest daily run may start too).
+    api.set_paused("sql_log_volume", False)
+    volume_run = api.trigger("sql_log_volume", logical_date=f"{day}T00:00:00Z")
+
+    # Realtime rows of the day, known totals; the day is the test's own (2003). Rows are written
+    # with USING TIMESTAMP = source offset + 1 (see report_store), so writing them again in a later
+    # run changes nothing, and a DELETE would shadow them for good: none is made.
+    profile = CassandraSettings()
+    noon = int(dt.datetime(DAY.year, DAY.month, DAY.day, 12, tzinfo=dt.UTC).timestamp() * 1000)
+    rows = {
+        WindowKey(noon, 501, 1): Totals(1000, 25, 3, 4_500_000, 0, 1, 0),
+        WindowKey(noon + 3_600_000, 502, 2): Totals(400, 4, 0, 1_250_000, 2, 1, 1),
+    }
+
+    async def write() -> None:
+        store = ReportStore(profile)
+        await store.connected()
+        await store.upsert(rows)
+        store.close()
+
+    asyncio.run(write())
+
+    # Traffic for the profile API section: the day's sample is taken afresh by this run.
+    with psycopg.connect(registry_url, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM api_traffic_sample WHERE day IN (%s, %s)", (DAY, DAY - dt.timedelta(days=1))
+        )
+    token = profile_api_token(settings)
+    base_api = f"http://{settings.host}:{settings.profile_api_port}"
+    with httpx.Client(base_url=base_api, headers={"Authorization": f"Bearer {token}"}) as client:
+        for adid in extraction.checked:
+            assert client.get(f"/v1/profiles/{adid}").status_code == 200
+
+    try:
+        assert api.wait_for_run("sql_log_volume", volume_run, timeout=600) == "success"
+    finally:
+        api.set_paused("sql_log_volume", True)
+    details = api.wait_for_dag("daily_report", timeout=180)
+    assert details["is_paused"] is False  # a new checkout mails its report without a click
+    for old in api.dag_runs("daily_report"):
+        if str(old["logical_date"]).startswith(day):
+            api.delete_run("daily_report", old["dag_run_id"])
+    started = time.time()
+    run = api.trigger("daily_report", logical_date=f"{day}T06:00:00Z")
+    assert api.wait_for_run("daily_report", run, timeout=600) == "success"
+    figures = api.xcom("daily_report", run, "collect")
+    published = api.xcom("daily_report", run, "publish")
+    assert published["missing"] == [], {k: figures[k] for k in published["missing"]}
+
+    # The numbers are the warehouse's.
+    volume = {
+        log: (n, users)
+        for log, n, users in query(
+            settings, "SELECT log, row_count, users FROM adtarget.log_volume WHERE dt = %(dt)s", {"dt": day}
+        )
+    }
+    assert {r["log"]: (r["rows"], r["users"]) for r in figures["logs"]["logs"]} == volume
+    assert figures["logs"]["total_rows"] == sum(n for n, _ in volume.values()) > 0
+    stats = query(settings, "SELECT members FROM adtarget.segment_stats WHERE dt = %(dt)s", {"dt": day})
+    assert figures["segments"]["segments"] == len(stats) > 0
+    assert figures["segments"]["memberships"] == sum(m for (m,) in stats)
+    realtime = figures["realtime"]
+    assert (realtime["impressions"], realtime["clicks"], realtime["conversions"], realtime["late"]) == (
+        1400,
+        29,
+        3,
+        2,
+    )
+    assert realtime["spend"] == pytest.approx(5.75)
+    assert realtime["hourly_impressions"][12:14] == [1000, 400]
+    assert figures["api"]["requests"] >= len(extraction.checked)
+    assert figures["api"]["p99_ms"] is not None
+
+    # The pipeline section's figures for today (the runs above ended today) equal the
+    # metadata database's, read directly; a run finishing in between gets a second look.
+    today = dt.datetime.now(dt.UTC).date()
+    midnight = dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC)
+    airflow_db = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
+    for attempt in range(3):
+        listed = figures_pipelines(api, today)
+        with psycopg.connect(airflow_db) as conn:
+            counted = conn.execute(
+                """SELECT dag_id, state, count(*) FROM dag_run
+                    WHERE end_date >= %s AND end_date < %s GROUP BY dag_id, state""",
+                (midnight, midnight + dt.timedelta(days=1)),
+            ).fetchall()
+        by_dag = {(d["dag_id"], s): d[s] for d in listed["by_dag"] for s in ("success", "failed") if d[s]}
+        if by_dag == {(d, s): n for d, s, n in counted if s in ("success", "failed")} or attempt == 2:
+            break
+    assert by_dag == {(d, s): n for d, s, n in counted if s in ("success", "failed")}
+    assert by_dag[("sql_log_volume", "success")] >= 1
+
+    # The mail reached the sink, with its HTML part: the kept page.
+    msg = _mail(settings, f"[adtarget] daily report {day}", started)
+    html = msg.get_body(("html",))
+    assert html is not None
+    assert msg.get_body(("plain",)) is not None
+    kept = Path(published["path"])
+    assert (
+        kept.parent
+        == Path(env["ADTARGET_REPORT_ARCHIVE_DIR"])
+        == DailyReportSettings(archive_dir=Path(env["ADTARGET_REPORT_ARCHIVE_DIR"])).archive_dir
+    )
+    page_html = kept.read_text()
+    # SMTP carries CRLF line ends: the same page, line for line.
+    assert html.get_content().splitlines() == page_html.splitlines()
+    for shown in (f"{figures['logs']['total_rows']:,}", f"{figures['segments']['memberships']:,}", "1,400"):
+        assert shown in page_html, shown
+
+    # The Airflow UI serves the kept copies to a logged-in user only.
+    base = f"http://{settings.host}:{settings.airflow_port}"
+    assert httpx.get(f"{base}/adtarget-reports/").status_code == 401
+    shot = tmp_path / "daily_report.png"
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        _sign_in(page, base, settings)
+        page.goto(f"{base}/adtarget-reports/")
+        page.get_by_role("link", name=day).click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"/adtarget-reports/daily-{day}.html")
+        expect(page.get_by_role("heading", name="adtarget daily report")).to_be_visible()
+        broken = page.evaluate(
+            "Array.from(document.images).filter(i => !i.complete || !i.naturalWidth).length"
+        )
+        assert broken == 0
+        charts = page.evaluate(
+            "Array.from(document.querySelectorAll('svg')).map(s => s.getBoundingClientRect().width)"
+        )
+        assert len(charts) == 3, charts
+        assert all(w > 100 for w in charts), charts
+        # Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == 390
+    assert height > 844

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adtarget import spark_submit, synthetic, testdata
+from adtarget import spark_submit, synthetic
 from adtarget.profiles import migrations
 from adtarget.profiles.config import CassandraSettings, cluster, settings_env
 from adtarget.profiles.errors import MigrationError
@@ -31,14 +30,16 @@ from adtarget.profiles.loader import (
 from adtarget.profiles.tables import PROFILE_TABLES
 from adtarget.profiles.writer import BulkWriter
 from adtarget.stack.config import StackSettings
+from tests import audiences
 
 pytestmark = pytest.mark.integration
 
 KEYSPACE = f"adtarget_test_{os.getpid()}"
-# Days far from any real data; the loader's windows (up to 180 days) see only these two.
-DAYS = (dt.date(2002, 6, 1), dt.date(2002, 6, 2))
-USERS = 3_000
-SEED = 23
+# The segment tests' two generated days (far from any real data; no other test day lies within
+# the 30 days the counters read), so no generation of its own.
+DAYS = audiences.DAYS
+USERS = audiences.USERS
+SEED = audiences.SEED
 
 
 @pytest.fixture(scope="module")
@@ -162,17 +163,8 @@ def test_checkpointed_chunks_are_skipped(session: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(stack: Callable[..., None], settings: StackSettings) -> StackSettings:
-    stack("postgres")
-    for day in DAYS:
-        testdata.generate(
-            settings,
-            start=day,
-            users=USERS,
-            seed=SEED,
-            tables=["ad_event_log", "user_attributes"],
-            quiet=True,
-        )
+def warehouse(audience_logs: audiences.Logs, settings: StackSettings) -> StackSettings:
+    """The stack's warehouse with ``DAYS`` generated (by the session's ``audience_logs``)."""
     return settings
 
 

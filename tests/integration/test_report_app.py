@@ -290,6 +290,9 @@ async def test_the_report_of_make_up_counts_what_the_bridge_of_make_up_takes(
     stack: Callable[..., None], settings: StackSettings
 ) -> None:
     stack("bridge", "report")
+    # The stack calls the report healthy only once it can count: partitions assigned, store reached.
+    ready = json.loads(_get(f"http://{settings.host}:{settings.report_port}/readyz"))
+    assert ready == {"ready": True, "waiting": []}
     campaign = random.randrange(3_000_000, 4_000_000)  # noqa: S311 - an id of this run
     traffic = make_traffic(
         5,

@@ -38,6 +38,7 @@ def test_every_engine_of_the_local_stack_has_a_service_on_the_same_port() -> Non
         "airflow-api-server": s.airflow_port,
         "bridge": s.bridge_port,
         "report": s.report_port,
+        "profile-api": s.profile_api_port,
     }
     for name, port in expected.items():
         assert port in _published(services[name]), name

@@ -81,6 +81,11 @@ def airflow_env(settings: StackSettings) -> dict[str, str]:
         "ADTARGET_SEGMENTS_REGISTRY_URL": f"postgresql://adtarget@{s.host}:{s.postgres_port}/adtarget",
         "ADTARGET_SEGMENTS_STAGING_URI": (s.data_dir / "staging").as_uri(),
         "ADTARGET_SEGMENTS_RESEARCH_URI": (s.data_dir / "research").as_uri(),
+        # The daily report (DailyReportSettings): its kept pages, where the UI shows them, and
+        # the profile API it samples.
+        "ADTARGET_REPORT_ARCHIVE_DIR": str(s.var_dir / "reports"),
+        "ADTARGET_REPORT_ARCHIVE_URL": f"{base}/adtarget-reports/",
+        "ADTARGET_REPORT_PROFILE_API_METRICS_URL": f"http://{s.host}:{s.profile_api_port}/metrics",
         # spark-submit, beeline and our own tools come from the project's venv.
         "PATH": f"{s.venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
     }
@@ -116,6 +121,14 @@ def connections(settings: StackSettings) -> dict[str, dict[str, Any]]:
         "kafka_default": {
             "conn_type": "kafka",
             "extra": json.dumps({"bootstrap.servers": s.kafka_bootstrap, "group.id": "adtarget-airflow"}),
+        },
+        # Airflow's own REST API, for tasks that read runs (the daily report's pipeline section).
+        "airflow_api": {
+            "conn_type": "http",
+            "host": s.host,
+            "port": s.airflow_port,
+            "login": ADMIN_USER,
+            "password": admin_password(s),
         },
         "smtp_default": {
             "conn_type": "smtp",

@@ -35,6 +35,7 @@ class Report(Engine):
         return Launch(argv=argv, env=env)
 
     def healthy(self) -> bool:
-        url = f"http://{self.settings.host}:{self.settings.report_port}/metrics"
+        # /readyz, not just the web server: the worker has its partitions and can count.
+        url = f"http://{self.settings.host}:{self.settings.report_port}/readyz"
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(response.status == 200)

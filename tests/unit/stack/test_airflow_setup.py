@@ -15,6 +15,7 @@ def test_a_connection_for_every_engine(tmp_path: Path) -> None:
         "cassandra_default": "cassandra",
         "kafka_default": "kafka",
         "smtp_default": "smtp",
+        "airflow_api": "http",
     }
     assert json.loads(conns["kafka_default"]["extra"])["bootstrap.servers"] == "127.0.0.1:19092"
     # Without it the Hive provider sends `set airflow.ctx.*` that the Spark Thrift server rejects.

@@ -37,6 +37,7 @@ def test_stopping_postgres_also_stops_what_needs_it() -> None:
         "airflow-triggerer",
     }
     assert registry.dependents(["kafka"]) == {"kafka", "bridge", "report"}
+    assert registry.dependents(["cassandra"]) == {"cassandra", "report", "profile-api"}
 
 
 def test_missing_jdk_is_a_one_line_error(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""The daily HTML statistics report: the day's figures from every system, one page, one mail."""
