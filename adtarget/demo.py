@@ -62,19 +62,21 @@ class Demo:
     def run_dag(
         self, api: AirflowClient, dag_id: str, logical_date: str, conf: dict[str, Any] | None = None
     ) -> str:
-        """A run of ``dag_id`` for ``logical_date`` (an earlier one of that date is replaced)."""
+        """A run of ``dag_id`` for ``logical_date``: a run of that date that exists already (an
+        earlier demo, or the scheduler's own run of yesterday) is cleared and run again; deleting
+        it instead races the scheduler, which may be handling that very run."""
         api.wait_for_dag(dag_id, timeout=300)
         api.set_paused(dag_id, False)
-        for old in api.dag_runs(dag_id):
-            if str(old["logical_date"]).startswith(logical_date[:10]):
-                if old["state"] not in ("success", "failed"):  # e.g. its scheduled run, waiting for logs
-                    api.request(
-                        "PATCH",
-                        f"/api/v2/dags/{dag_id}/dagRuns/{quote(old['dag_run_id'], safe='')}",
-                        json={"state": "failed"},
-                    )
-                api.delete_run(dag_id, old["dag_run_id"])
-        run = api.trigger(dag_id, conf or {}, logical_date=logical_date)
+        same_day = [r for r in api.dag_runs(dag_id) if str(r["logical_date"]).startswith(logical_date[:10])]
+        if same_day:
+            run = str(same_day[0]["dag_run_id"])
+            api.request(
+                "POST",
+                f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run, safe='')}/clear",
+                json={"dry_run": False},
+            )
+        else:
+            run = api.trigger(dag_id, conf or {}, logical_date=logical_date)
         state = api.wait_for_run(dag_id, run, timeout=1800)
         if state != "success":
             raise SystemExit(f"demo: {dag_id} run {run} ended {state}; see it in the Airflow UI")

@@ -13,7 +13,7 @@ Every morning at 06:00 UTC, for the day that ended at midnight:
   keeps it as ``daily-<day>.html`` (the Airflow UI's **Daily reports** view lists them) and
   mails it through ``smtp_default``.
 
-A re-run of a day renders the same page, replaces its kept copy and mails it again.
+A re-run of a day renders the same figures, replaces its kept copy and mails it again.
 """
 
 from __future__ import annotations

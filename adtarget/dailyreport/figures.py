@@ -3,7 +3,7 @@
 Sections are collected independently: one whose source fails (the profile API down, Airflow's API
 refusing) is kept as ``{"missing": "<why>"}`` and the report still goes out, saying so, rather
 than nobody getting a report. Every figure is a pure function of the day and the stores, so a
-re-run of the day renders the same page (the profile API's traffic is sampled once per day and
+re-run of the day renders the same figures (the profile API's traffic is sampled once per day and
 the sample kept; see :mod:`adtarget.dailyreport.traffic`).
 """
 

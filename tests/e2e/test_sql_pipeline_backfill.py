@@ -8,28 +8,24 @@ from collections.abc import Callable
 
 import pytest
 
-from adtarget import testdata
 from adtarget.airflow_client import AirflowClient
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import ADMIN_USER, admin_password
+from tests import audiences
 from tests.warehouse import keyword_oracle, keyword_stats
 
 pytestmark = pytest.mark.e2e
 
-FIRST = dt.date(2005, 5, 5)
-DAYS = 2
-USERS = 1_500
-SEED = 23
+# The segment tests' generated days (once per session, by ``audience_logs``): no generation here.
+FIRST = audiences.DAYS[0]
+DAYS = len(audiences.DAYS)
 DAG_ID = "sql_keyword_stats"
 
 
 def test_backfill_of_two_days_fills_both_partitions(
-    stack: Callable[..., None], settings: StackSettings
+    stack: Callable[..., None], settings: StackSettings, audience_logs: audiences.Logs
 ) -> None:
     stack()
-    testdata.generate(
-        settings, start=FIRST, days=DAYS, users=USERS, seed=SEED, tables=["search_log"], quiet=True
-    )
     days = [FIRST + dt.timedelta(days=i) for i in range(DAYS)]
     with AirflowClient(
         f"http://{settings.host}:{settings.airflow_port}", ADMIN_USER, admin_password(settings)
