@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -217,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             run = demo.run_dag(api, "daily_report", f"{day}T06:00:00Z")
             published = api.xcom("daily_report", run, "publish")
 
-    mails = sorted(settings.var_dir.joinpath("mail").glob("*.eml"), key=lambda p: p.stat().st_mtime)
+    mails = sorted(settings.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime)
     s = settings
     print(f"\nadtarget demo: done in {time.monotonic() - demo.started:.0f} s. Where to look:\n")
     print(f"  Airflow UI        http://{s.host}:{s.airflow_port}   login {ADMIN_USER} / {admin_password(s)}")
@@ -232,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"                    kept at {published['path']}")
     if mails:
         print(f"  report mail       {mails[-1]}")
-    print(f"  every mail        {Path(s.var_dir / 'mail')}/   (the SMTP sink keeps them as .eml files)")
+    print(f"  every mail        {s.mail_dir}/   (the SMTP sink keeps them as .eml files)")
     print("\nStop everything with `make down`.")
     return 0
 

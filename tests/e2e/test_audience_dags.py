@@ -285,12 +285,12 @@ def _mail(settings: StackSettings, subject: str, since: float, timeout: float = 
     """The first mail in the sink's folder with ``subject`` written after ``since``."""
     deadline = time.monotonic() + timeout
     while True:
-        for path in sorted(settings.var_dir.joinpath("mail").glob("*.eml")):
+        for path in sorted(settings.mail_dir.glob("*.eml")):
             if path.stat().st_mtime >= since:
                 msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
                 if isinstance(msg, EmailMessage) and msg["Subject"] == subject:
                     return msg
-        assert time.monotonic() < deadline, f"no mail {subject!r} in {settings.var_dir / 'mail'}"
+        assert time.monotonic() < deadline, f"no mail {subject!r} in {settings.mail_dir}"
         time.sleep(1)
 
 
