@@ -17,10 +17,12 @@ from adtarget.stack.engines.spark import spark_env, write_spark_conf
 
 def submit_argv(settings: StackSettings, script: str, args: Sequence[str]) -> list[str]:
     """The ``spark-submit`` command line of ``spark/<script>``."""
+    java_options = settings.spark_submit_java_options.strip()
     return [
         str(settings.venv_bin / "spark-submit"),
         "--master",
         settings.spark_master,
+        *(["--driver-java-options", java_options] if java_options else []),
         str(settings.root / "spark" / script),
         *args,
     ]

@@ -75,17 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     day = args.day.isoformat()
     load_id = args.load_id or f"profiles-{day}"
     settings = CassandraSettings()
-    spark = SparkSession.builder.appName(f"load_profiles {day}").enableHiveSupport().getOrCreate()
-    parallelism = spark.sparkContext.defaultParallelism
-    # A day of one table is small next to Spark's default of 200 shuffle partitions per GROUP BY.
-    spark.conf.set("spark.sql.shuffle.partitions", str(max(args.chunks, parallelism * 2)))
-    # The warehouse tables this job reads exist even before their first writer ran.
-    for ddl in (*hiveql.load("warehouse/logs.sql"), *hiveql.load("warehouse/segments.sql")):
-        spark.sql(ddl)
     summary: dict[str, Any] = {"day": day, "load_id": load_id, "tables": {}}
     with cluster(settings) as c:
         session = c.connect(settings.keyspace)
         state = LoadState(session)
+        # What is left to load is decided from Cassandra first: a re-run of a loaded day, or a
+        # day older than one loaded, starts no Spark at all.
+        todo: list[str] = []
         for table in args.tables:
             if not args.force and state.is_stale(table, day):
                 print(
@@ -100,34 +96,58 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"load_profiles: {table}: all {args.chunks} chunks already done", flush=True)
                 summary["tables"][table] = {"rows": 0, "chunks_written": 0, "chunks_skipped": args.chunks}
                 continue
-            started = time.monotonic()
-            load = TableLoad(
-                settings=settings,
-                table=table,
-                columns=(),
-                load_id=load_id,
-                day=day,
-                concurrency=args.concurrency,
-                rate=args.rate / parallelism if args.rate else 0.0,
-            )
-            reports = load_table(spark, load, args.chunks)
-            state.record(table, day, load_id)
-            rows = sum(r["rows"] for r in reports)
-            seconds = time.monotonic() - started
-            summary["tables"][table] = {
-                "rows": rows,
-                "chunks_written": sum(not r["skipped"] for r in reports),
-                "chunks_skipped": sum(r["skipped"] for r in reports),
-                "seconds": round(seconds, 2),
-            }
-            print(
-                f"load_profiles: {table}: {rows} rows in {seconds:.1f}s "
-                f"({summary['tables'][table]['chunks_skipped']}/{args.chunks} chunks already done)",
-                flush=True,
-            )
+            todo.append(table)
+        if todo:
+            summary["tables"].update(load_tables(args, settings, state, load_id, day, todo))
     print(json.dumps(summary), flush=True)
-    spark.stop()
     return 0
+
+
+def load_tables(
+    args: argparse.Namespace,
+    settings: CassandraSettings,
+    state: LoadState,
+    load_id: str,
+    day: str,
+    tables: list[str],
+) -> dict[str, Any]:
+    """Load ``tables`` of ``day`` with Spark; each table's summary."""
+    spark = SparkSession.builder.appName(f"load_profiles {day}").enableHiveSupport().getOrCreate()
+    parallelism = spark.sparkContext.defaultParallelism
+    # A day of one table is small next to Spark's default of 200 shuffle partitions per GROUP BY.
+    spark.conf.set("spark.sql.shuffle.partitions", str(max(args.chunks, parallelism * 2)))
+    # The warehouse tables this job reads exist even before their first writer ran.
+    for ddl in (*hiveql.load("warehouse/logs.sql"), *hiveql.load("warehouse/segments.sql")):
+        spark.sql(ddl)
+    out: dict[str, Any] = {}
+    for table in tables:
+        started = time.monotonic()
+        load = TableLoad(
+            settings=settings,
+            table=table,
+            columns=(),
+            load_id=load_id,
+            day=day,
+            concurrency=args.concurrency,
+            rate=args.rate / parallelism if args.rate else 0.0,
+        )
+        reports = load_table(spark, load, args.chunks)
+        state.record(table, day, load_id)
+        rows = sum(r["rows"] for r in reports)
+        seconds = time.monotonic() - started
+        out[table] = {
+            "rows": rows,
+            "chunks_written": sum(not r["skipped"] for r in reports),
+            "chunks_skipped": sum(r["skipped"] for r in reports),
+            "seconds": round(seconds, 2),
+        }
+        print(
+            f"load_profiles: {table}: {rows} rows in {seconds:.1f}s "
+            f"({out[table]['chunks_skipped']}/{args.chunks} chunks already done)",
+            flush=True,
+        )
+    spark.stop()
+    return out
 
 
 if __name__ == "__main__":
