@@ -8,6 +8,11 @@ so a slow server cannot hide its queueing (no coordinated omission). Reported pe
 rate: achieved throughput, p50/p95/p99, the share of answers over 100 ms, partial and error
 shares; the highest rate whose p99 stays under 50 ms; and the goal checks of issue 6.
 
+Before the modes, the **driver ceiling**: the reads/s one Python process gets from the bare
+driver over the same 12 tables (no HTTP, ``execute_concurrent``), and the CPU Cassandra spends
+per read (from its PID file's process). It bounds what any API on this machine can offer: a
+request is 12 reads.
+
 Writes bench/results/profile_api.json. Needs Cassandra up. Run: ``make bench`` or
 ``var/venv/bin/python bench/profile_api.py [--profiles 1000000] [--rates 100 300 500 1000]``.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +31,10 @@ from _loadgen import adid, offered_load, settle, start_server, stop_server, writ
 
 from adtarget.profiles import migrations
 from adtarget.profiles.config import CassandraSettings, cluster
+from adtarget.profiles.tables import PROFILE_TABLES
 from adtarget.profiles.writer import BulkWriter
-from adtarget.stack.config import PROJECT_ROOT
+from adtarget.stack.config import PROJECT_ROOT, StackSettings
+from adtarget.stack.process import PidFile
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "profile_api.json"
 KEYSPACE = "adtarget_bench_api"
@@ -89,6 +97,45 @@ def ensure_profiles(settings: CassandraSettings, n: int) -> float:
         return seconds
 
 
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (None if it cannot be read)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def driver_ceiling(settings: CassandraSettings, keys: list[str], reads: int = 24_000) -> dict[str, Any]:
+    """Reads/s of the bare driver in this one process over the 12 tables, and Cassandra's CPU per read."""
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    per_table = max(1, reads // len(PROFILE_TABLES))
+    sample = [(keys[(i * 7919) % len(keys)],) for i in range(per_table)]
+    pid = PidFile(StackSettings().run_dir / "cassandra.pid").alive_pid()
+    with cluster(settings) as c:
+        session = c.connect(settings.keyspace)
+        selects = [session.prepare(t.select) for t in PROFILE_TABLES]
+        execute_concurrent_with_args(session, selects[0], sample[:500], concurrency=32)  # warm up
+        cpu_before, started = _cpu_seconds(pid), time.perf_counter()
+        for select in selects:
+            execute_concurrent_with_args(session, select, sample, concurrency=32)
+        seconds = time.perf_counter() - started
+        cpu_after = _cpu_seconds(pid)
+    done = per_table * len(selects)
+    out: dict[str, Any] = {
+        "reads": done,
+        "reads_per_s": round(done / seconds),
+        "requests_per_s": round(done / seconds / len(PROFILE_TABLES), 1),
+    }
+    if cpu_before is not None and cpu_after is not None:
+        out["cassandra_cpu_us_per_read"] = round((cpu_after - cpu_before) / done * 1e6)
+        out["cassandra_cores_for_300_req_s"] = round((cpu_after - cpu_before) / done * 300 * 12, 2)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=1_000_000)
@@ -108,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         "modes": {},
     }
     keys = [adid(i) for i in range(args.profiles)]
+    settle(settings)
+    ceiling = driver_ceiling(settings, keys)
+    result["driver_ceiling"] = ceiling
+    print(
+        f"driver ceiling: {ceiling['reads_per_s']:,} reads/s = {ceiling['requests_per_s']} profiles/s "
+        f"in one process; Cassandra {ceiling.get('cassandra_cpu_us_per_read')} us CPU per read",
+        flush=True,
+    )
     for fanout in ("concurrent", "sequential"):
         settle(settings)
         proc, base = start_server(settings, fanout, args.workers)
