@@ -1,8 +1,12 @@
-"""Reading HiveQL files: split a script into statements."""
+"""HiveQL: the project's files split into statements, and a cursor on Airflow's HiveServer2
+connection for the tasks that query the warehouse."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 #: The project's HiveQL files.
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -29,3 +33,19 @@ def statements(script: str) -> list[str]:
 def load(relative: str) -> list[str]:
     """The statements of ``sql/<relative>``."""
     return statements((SQL_DIR / relative).read_text())
+
+
+@contextmanager
+def hive_cursor(conn_id: str) -> Iterator[Any]:
+    """A cursor on the HiveServer2 connection ``conn_id`` (Airflow's ``HiveServer2Hook``), closed after.
+
+    Bind values with ``cursor.execute(sql, params)``: the hook's own ``get_records(parameters=)``
+    turns them into ``hive_conf`` SETs instead, and never binds them.
+    """
+    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+
+    conn = HiveServer2Hook(hiveserver2_conn_id=conn_id).get_conn()
+    try:
+        yield conn.cursor()
+    finally:
+        conn.close()

@@ -19,6 +19,7 @@ from typing import Any
 from adtarget.dailyreport import figures as fig
 from adtarget.dailyreport import mail, page
 from adtarget.dailyreport.settings import DailyReportSettings
+from adtarget.hiveql import hive_cursor
 from adtarget.profiles.task import parse_day
 
 
@@ -85,16 +86,10 @@ def publish(
 
 
 def _hive_query(conn_id: str) -> fig.Query:
-    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
     def query(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        conn = HiveServer2Hook(hiveserver2_conn_id=conn_id).get_conn()
-        try:
-            cursor = conn.cursor()
+        with hive_cursor(conn_id) as cursor:
             cursor.execute(sql, dict(params))  # bound by the driver, never formatted here
             return [tuple(r) for r in cursor.fetchall()]
-        finally:
-            conn.close()
 
     return query
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from adtarget.hiveql import hive_cursor
 from adtarget.profiles.task import parse_day
 from adtarget.segments.registry import Registry
 from adtarget.segments.settings import SegmentSettings
@@ -17,16 +18,10 @@ MOVERS = 10
 
 def read_stats(day: str, conn_id: str = "hiveserver2_default") -> list[dict[str, Any]]:
     """The day's ``adtarget.segment_stats`` rows over HiveServer2 (values bound on the cursor)."""
-    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
-    conn = HiveServer2Hook(hiveserver2_conn_id=conn_id).get_conn()
-    try:
-        cursor = conn.cursor()
+    with hive_cursor(conn_id) as cursor:
         cursor.execute(STATS, {"dt": parse_day(day).isoformat()})
         names = [d[0].split(".")[-1] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        conn.close()
 
 
 def summarize(day: dt.date, stats: list[dict[str, Any]]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from airflow.sdk import BaseOperator, BaseSensorOperator
 
+from adtarget.hiveql import hive_cursor
 from adtarget.pipelines import literals
 from adtarget.pipelines.model import Engine
 
@@ -50,18 +51,12 @@ class SqlStepOperator(BaseOperator):
         return len(self.sql)
 
     def _run_hiveserver2(self) -> None:
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
-        conn = HiveServer2Hook(hiveserver2_conn_id=self.conn_id).get_conn()
-        try:
-            cursor = conn.cursor()
+        with hive_cursor(self.conn_id) as cursor:
             for i, statement in enumerate(self.sql, 1):
                 started = time.monotonic()
                 self.log.info("statement %d/%d:\n%s", i, len(self.sql), statement)
                 cursor.execute(statement)
                 self.log.info("statement %d/%d done in %.1f s", i, len(self.sql), time.monotonic() - started)
-        finally:
-            conn.close()
 
     def _run_spark_sql(self) -> None:
         from airflow.providers.apache.spark.hooks.spark_sql import SparkSqlHook
@@ -91,14 +86,10 @@ class PartitionSensor(BaseSensorOperator):
         self.partition_column = partition_column
 
     def poke(self, context: Any) -> bool:
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
         day = str(context["ds"])
         # The schema allowed only word characters in db.table; the day goes in as a literal.
         sql = f"SHOW PARTITIONS {self.table} PARTITION ({self.partition_column} = {literals.quote(day)})"
-        conn = HiveServer2Hook(hiveserver2_conn_id=self.conn_id).get_conn()
-        try:
-            cursor = conn.cursor()
+        with hive_cursor(self.conn_id) as cursor:
             try:
                 cursor.execute(sql)
             except Exception as exc:
@@ -107,7 +98,5 @@ class PartitionSensor(BaseSensorOperator):
                     return False
                 raise
             found = bool(cursor.fetchall())
-        finally:
-            conn.close()
         self.log.info("%s %s partition %s", self.table, "has" if found else "has no", day)
         return found

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from adtarget.hiveql import hive_cursor
 from adtarget.profiles import migrations
 from adtarget.profiles.config import cluster, settings_from_connection
 from adtarget.profiles.job import load_day
@@ -39,17 +40,9 @@ def run_day(params: Mapping[str, Any] | None, data_interval_start: Any) -> str:
 
 def day_in_warehouse(ds: str | None, conn_id: str = "hiveserver2_default") -> bool:
     """True once the day's user attributes snapshot is in the warehouse (over HiveServer2)."""
-    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
-    day = parse_day(ds).isoformat()
-    # The hook's get_records() turns ``parameters`` into hive_conf SETs; bind on the cursor instead.
-    conn = HiveServer2Hook(hiveserver2_conn_id=conn_id).get_conn()
-    try:
-        cursor = conn.cursor()
-        cursor.execute(SNAPSHOT_ROWS, {"dt": day})
+    with hive_cursor(conn_id) as cursor:
+        cursor.execute(SNAPSHOT_ROWS, {"dt": parse_day(ds).isoformat()})
         rows = cursor.fetchall()
-    finally:
-        conn.close()
     return bool(rows and rows[0][0])
 
 

@@ -13,6 +13,7 @@ import logging
 from contextlib import closing
 from typing import Any
 
+from adtarget.hiveql import hive_cursor
 from adtarget.segments.estimate import estimate
 from adtarget.segments.form import CONTROL
 from adtarget.segments.params import ParamError, validate
@@ -160,21 +161,16 @@ def size_in_airflow(
     template_id: str, conf: dict[str, Any], *, run_id: str | None, requested_by: str
 ) -> dict[str, Any]:
     """:func:`size` on the ``hive_conn_id`` connection (HiveServer2Hook)."""
-    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
     settings = SegmentSettings()
-    conn = HiveServer2Hook(hiveserver2_conn_id=settings.hive_conn_id).get_conn()
-    try:
+    with hive_cursor(settings.hive_conn_id) as cursor:
         return size(
             template_id,
             conf,
-            cursor=conn.cursor(),
+            cursor=cursor,
             run_id=run_id,
             requested_by=requested_by,
             settings=settings,
         )
-    finally:
-        conn.close()
 
 
 def instant_estimate(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email
-import email.policy
 import os
 import re
 import struct
@@ -36,6 +34,7 @@ from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import ADMIN_USER, admin_password, airflow_env
 from adtarget.stack.engines.profile_api import profile_api_token
 from tests import audiences
+from tests.mailbox import wait_for_mails
 
 pytestmark = pytest.mark.e2e
 
@@ -283,15 +282,9 @@ def test_segment_extraction_dag_delivers_the_day(
 
 def _mail(settings: StackSettings, subject: str, since: float, timeout: float = 60) -> EmailMessage:
     """The first mail in the sink's folder with ``subject`` written after ``since``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for path in sorted(settings.mail_dir.glob("*.eml")):
-            if path.stat().st_mtime >= since:
-                msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-                if isinstance(msg, EmailMessage) and msg["Subject"] == subject:
-                    return msg
-        assert time.monotonic() < deadline, f"no mail {subject!r} in {settings.mail_dir}"
-        time.sleep(1)
+    return wait_for_mails(
+        settings, since, lambda m: m["Subject"] == subject, what=f"mail {subject!r}", timeout=timeout
+    )[0]
 
 
 def test_daily_report_mails_the_day_with_the_warehouse_numbers(

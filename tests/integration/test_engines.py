@@ -10,7 +10,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
-from email import message_from_bytes
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import ADMIN_USER, admin_password
 from adtarget.stack.engines.spark import spark_env
+from tests.mailbox import html_part, wait_for_mails
 
 pytestmark = pytest.mark.integration
 
@@ -168,20 +168,6 @@ def test_smtp_sink_keeps_the_mail_with_its_html_part(
     with smtplib.SMTP(settings.host, settings.smtp_port, timeout=10) as smtp:
         smtp.send_message(msg)
 
-    deadline = time.monotonic() + 10
-    while True:
-        found = [
-            p
-            for p in settings.mail_dir.glob("*.eml")
-            if message_from_bytes(p.read_bytes())["Subject"] == subject
-        ]
-        if found or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    found = wait_for_mails(settings, 0, lambda m: m["Subject"] == subject, what="test mail", timeout=10)
     assert len(found) == 1
-    received = message_from_bytes(found[0].read_bytes())
-    html = [p for p in received.walk() if p.get_content_type() == "text/html"]
-    assert html
-    payload = html[0].get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    assert "세그먼트 report" in payload.decode("utf-8")
+    assert "세그먼트 report" in html_part(found[0])

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from adtarget import testdata
 from adtarget.pipelines.factory import build_all
 from adtarget.pipelines.settings import PipelineSettings
 from adtarget.stack.config import StackSettings
+from tests.mailbox import html_part, wait_for_mails
 from tests.warehouse import keyword_oracle, keyword_stats, query
 
 pytestmark = pytest.mark.integration
@@ -236,17 +235,6 @@ def test_wait_for_passes_after_the_upstream_run_and_times_out_without_it(
     }
 
 
-def _mails_to(settings: StackSettings, rcpt: str, since: float) -> list[Message]:
-    found = []
-    for path in sorted(settings.mail_dir.glob("*.eml")):
-        if path.stat().st_mtime < since:
-            continue
-        message = email.message_from_bytes(path.read_bytes())
-        if rcpt in message.get("X-Adtarget-Rcpt-To", ""):
-            found.append(message)
-    return found
-
-
 def test_a_failing_step_retries_then_mails_the_alert_address(
     search_day: dt.date, settings: StackSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -258,18 +246,17 @@ def test_a_failing_step_retries_then_mails_the_alert_address(
     assert ti.state == "failed"
     assert ti.try_number == 2  # the first try and its one retry
 
-    deadline = time.monotonic() + 30
-    while not (mails := _mails_to(settings, "sql-pipeline-tests@localhost", since)):
-        assert time.monotonic() < deadline, "no alert mail reached the SMTP sink"
-        time.sleep(0.5)
-    (mail,) = mails
+    (mail,) = wait_for_mails(
+        settings,
+        since,
+        lambda m: "sql-pipeline-tests@localhost" in m.get("X-Adtarget-Rcpt-To", ""),
+        what="alert mail",
+        timeout=30,
+    )
     assert (
         mail["Subject"] == f"[adtarget] sql_failing.failing failed for {search_day.isoformat()} after 2 tries"
     )
-    html = next(p for p in mail.walk() if p.get_content_type() == "text/html")
-    payload = html.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    assert "no_such_column" in payload.decode()
+    assert "no_such_column" in html_part(mail)
 
 
 def test_a_broken_file_is_an_import_error_of_its_own_and_the_others_stay_active(
