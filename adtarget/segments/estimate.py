@@ -333,10 +333,12 @@ def estimate(
     """Estimate the audience of ``tmpl`` with validated ``values`` as of ``as_of``."""
     started = time.monotonic()
     notes: list[str] = []
-    if as_of not in store.days(as_of, as_of):
-        raise LookupError(f"as_of: no sketches for {as_of} (the daily sketch build has not run for it)")
     expr = expression(tmpl, values, as_of, store, resolve=resolve, notes=notes)
     unique = list(dict.fromkeys(leaves(expr)))
+    first = min(leaf.first for leaf in unique)
+    built = store.days(first, as_of)  # one read for both checks below
+    if as_of not in built:
+        raise LookupError(f"as_of: no sketches for {as_of} (the daily sketch build has not run for it)")
     by_range: dict[tuple[dt.date, dt.date], set[tuple[str, str]]] = {}
     for leaf in unique:
         by_range.setdefault((leaf.first, leaf.last), set()).update(
@@ -347,8 +349,6 @@ def estimate(
         leaf: [b for value in leaf.values for b in blobs[(leaf.first, leaf.last)][(leaf.kind, value)]]
         for leaf in unique
     }
-    first = min(leaf.first for leaf in unique)
-    built = store.days(first, as_of)
     missing = (as_of - first).days + 1 - len(built)
     if missing:
         notes.append(f"{missing} day(s) of {first}..{as_of} have no sketches: the estimate leaves them out")
