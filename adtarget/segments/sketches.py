@@ -101,7 +101,7 @@ class SketchStore:
     def fetch(
         self, keys: Sequence[tuple[str, str]], first: dt.date, last: dt.date
     ) -> dict[tuple[str, str], list[bytes]]:
-        """The sketches of each (kind, value) on the days ``first..last`` (oldest first), read
+        """The sketches of each (kind, value) on the days ``first..last`` (newest first), read
         concurrently in groups of :data:`VALUES_PER_QUERY` values of one kind."""
         by_kind: dict[str, list[str]] = {}
         for kind, value in dict.fromkeys(keys):
@@ -116,13 +116,12 @@ class SketchStore:
             for kind, values in by_kind.items()
             for i in range(0, len(values), VALUES_PER_QUERY)
         ]
-        found: dict[tuple[str, str], list[tuple[Any, bytes]]] = {key: [] for key in keys}
+        # A partition's rows come in clustering order (newest day first), partitions one after another.
+        found: dict[tuple[str, str], list[bytes]] = {key: [] for key in keys}
         for kind, future in futures:
             for row in future.result():
-                found[(kind, _column(row, "value"))].append((_column(row, "dt"), _column(row, "sketch")))
-        return {
-            key: [blob for _, blob in sorted(rows, key=lambda r: str(r[0]))] for key, rows in found.items()
-        }
+                found[(kind, _column(row, "value"))].append(_column(row, "sketch"))
+        return found
 
     def values(self, kind: str, days: Sequence[dt.date]) -> set[str]:
         """The values of ``kind`` that have a sketch on any of ``days``."""
