@@ -114,6 +114,15 @@ class AirflowClient:
     def delete_run(self, dag_id: str, run_id: str) -> None:
         self.request("DELETE", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}")
 
+    def clear_run(self, dag_id: str, run_id: str) -> None:
+        """Run an existing run again from its first task (safe while the scheduler handles it,
+        unlike :meth:`delete_run`)."""
+        self.request(
+            "POST",
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/clear",
+            json={"dry_run": False},
+        )
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         body = self.request(
             "GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances"

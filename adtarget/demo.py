@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -69,11 +68,7 @@ class Demo:
         same_day = [r for r in api.dag_runs(dag_id) if str(r["logical_date"]).startswith(logical_date[:10])]
         if same_day:
             run = str(same_day[0]["dag_run_id"])
-            api.request(
-                "POST",
-                f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run, safe='')}/clear",
-                json={"dry_run": False},
-            )
+            api.clear_run(dag_id, run)
         else:
             run = api.trigger(dag_id, conf or {}, logical_date=logical_date)
         state = api.wait_for_run(dag_id, run, timeout=1800)

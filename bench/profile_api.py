@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.profiles.tables import PROFILE_TABLES
 from adtarget.profiles.writer import BulkWriter
 from adtarget.stack.config import PROJECT_ROOT, StackSettings
-from adtarget.stack.process import PidFile
+from adtarget.stack.process import PidFile, cpu_seconds
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "profile_api.json"
 KEYSPACE = "adtarget_bench_api"
@@ -97,17 +96,6 @@ def ensure_profiles(settings: CassandraSettings, n: int) -> float:
         return seconds
 
 
-def _cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process so far (None if it cannot be read)."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def driver_ceiling(settings: CassandraSettings, keys: list[str], reads: int = 24_000) -> dict[str, Any]:
     """Reads/s of the bare driver in this one process over the 12 tables, and Cassandra's CPU per read."""
     from cassandra.concurrent import execute_concurrent_with_args
@@ -119,11 +107,11 @@ def driver_ceiling(settings: CassandraSettings, keys: list[str], reads: int = 24
         session = c.connect(settings.keyspace)
         selects = [session.prepare(t.select) for t in PROFILE_TABLES]
         execute_concurrent_with_args(session, selects[0], sample[:500], concurrency=32)  # warm up
-        cpu_before, started = _cpu_seconds(pid), time.perf_counter()
+        cpu_before, started = cpu_seconds(pid) if pid else None, time.perf_counter()
         for select in selects:
             execute_concurrent_with_args(session, select, sample, concurrency=32)
         seconds = time.perf_counter() - started
-        cpu_after = _cpu_seconds(pid)
+        cpu_after = cpu_seconds(pid) if pid else None
     done = per_table * len(selects)
     out: dict[str, Any] = {
         "reads": done,

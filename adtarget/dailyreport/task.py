@@ -48,8 +48,13 @@ def collect(day: dt.date, sources: Sources) -> dict[str, Any]:
     }
 
 
+def archive_name(day: str) -> str:
+    """The kept page's file name (what the UI's Daily reports view serves)."""
+    return f"daily-{parse_day(day).isoformat()}.html"
+
+
 def archive_path(settings: DailyReportSettings, day: str) -> Path:
-    return settings.archive_dir / f"daily-{parse_day(day).isoformat()}.html"
+    return settings.archive_dir / archive_name(day)
 
 
 def publish(
@@ -61,7 +66,7 @@ def publish(
 ) -> dict[str, Any]:
     """Render the page, keep it as the day's copy (replacing a re-run's), and mail it."""
     day = str(figures["day"])
-    url = settings.archive_url.rstrip("/") + f"/daily-{day}.html"
+    url = settings.archive_url.rstrip("/") + "/" + archive_name(day)
     content = page.html(dict(figures), archive=url, made_at=now or dt.datetime.now(dt.UTC))
     path = archive_path(settings, day)
     path.parent.mkdir(parents=True, exist_ok=True)

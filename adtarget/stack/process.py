@@ -21,14 +21,29 @@ from typing import Any
 from adtarget.stack.errors import StackError
 
 
-def start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), or None if it is gone."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields 3 and on of ``/proc/<pid>/stat`` (index 0 is the state), or None if it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses; fields after it are clean.
-    fields = stat[stat.rindex(")") + 2 :].split()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time ``pid`` has used so far, in seconds, or None if it is gone."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), or None if it is gone."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
     # A zombie has exited and its parent has just not reaped it. But a JVM's main thread can
     # exit first while its other threads still shut down (holding its ports): the leader then
     # shows "Z" with num_threads (field 20) above one, and the process is still alive.

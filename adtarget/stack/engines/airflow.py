@@ -22,6 +22,7 @@ from adtarget.stack.config import StackSettings
 from adtarget.stack.engine import Engine, Launch
 from adtarget.stack.engines.spark import spark_env, write_spark_conf
 from adtarget.stack.errors import StackError
+from adtarget.stack.secret_file import kept_secrets
 
 #: The login of the Airflow UI on embedded defaults (SimpleAuthManager).
 ADMIN_USER = "admin"
@@ -29,19 +30,14 @@ ADMIN_USER = "admin"
 
 def _secrets(settings: StackSettings) -> dict[str, str]:
     """Secrets generated once per checkout and kept under ``var/airflow`` (never committed)."""
-    path = settings.airflow_home / "secrets.json"
-    if path.exists():
-        loaded: dict[str, str] = json.loads(path.read_text())
-        return loaded
-    settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    values = {
-        "jwt_secret": secrets.token_urlsafe(32),
-        "fernet_key": Fernet.generate_key().decode(),
-        "admin_password": secrets.token_urlsafe(12),
-    }
-    path.write_text(json.dumps(values, indent=2))
-    path.chmod(0o600)
-    return values
+    return kept_secrets(
+        settings.airflow_home / "secrets.json",
+        lambda: {
+            "jwt_secret": secrets.token_urlsafe(32),
+            "fernet_key": Fernet.generate_key().decode(),
+            "admin_password": secrets.token_urlsafe(12),
+        },
+    )
 
 
 def admin_password(settings: StackSettings) -> str:

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import urllib.request
-from pathlib import Path
 
 from adtarget.profiles.config import CassandraSettings, settings_env
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engine import Engine, Launch
-
-
-def _token_file(settings: StackSettings) -> Path:
-    return settings.var_dir / "serving" / "secrets.json"
+from adtarget.stack.secret_file import kept_secrets
 
 
 def profile_api_token(settings: StackSettings) -> str:
     """The ad server's bearer token on embedded defaults: made once per checkout, kept under
     ``var/serving`` (never committed), printed by ``make up``."""
-    path = _token_file(settings)
-    if path.exists():
-        return str(json.loads(path.read_text())["token"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    path.write_text(json.dumps({"token": token}))
-    path.chmod(0o600)
-    return token
+    path = settings.var_dir / "serving" / "secrets.json"
+    return kept_secrets(path, lambda: {"token": secrets.token_urlsafe(24)})["token"]
 
 
 class ProfileApi(Engine):
