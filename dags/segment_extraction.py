@@ -11,7 +11,8 @@ Daily, for the day that just ended (data-interval days):
   matcher over Arrow batches for keywords), memberships into ``adtarget.segment_membership``;
 - ``load_memberships`` writes them to Cassandra's ``segment_memberships`` (through
   ``cassandra_default``, rate-capped by the param ``rate``; members who left are removed);
-- ``build_sketches`` builds the day's theta sketches for instant audience estimates;
+- ``build_sketches`` builds the day's theta sketches for instant audience estimates, and the
+  window sketches ending on it (a backfilled day also rebuilds the later windows holding it);
 - ``publish_stats`` copies the per-segment counts into the registry and returns the day's
   summary (biggest movers).
 

@@ -75,9 +75,10 @@ def audience_logs(stack: Callable[..., None], settings: StackSettings) -> audien
         seed=audiences.SEED,
         quiet=True,
     )
-    spark_submit.submit(
-        settings, "build_sketches.py", ["--day", *(d.isoformat() for d in audiences.DAYS)], quiet=True
-    )
+    # The newest day first, then the older one as a backfill: its build must also rebuild the
+    # newer day's window sketches (tests/integration/test_segments.py checks it).
+    for day in sorted(audiences.DAYS, reverse=True):
+        spark_submit.submit(settings, "build_sketches.py", ["--day", day.isoformat()], quiet=True)
     return audiences.Logs(audiences.SEED, audiences.USERS, audiences.DAYS)
 
 

@@ -1,8 +1,9 @@
-"""The instant audience estimate: unions, intersections and differences of daily theta sketches.
+"""The instant audience estimate: unions, intersections and differences of theta sketches.
 
 Each template becomes an expression over stored sketches (:mod:`adtarget.segments.sketches`):
-a leaf is the union of the sketches of some values of one kind over some days; ``And``, ``Or``
-and ``Minus`` combine them. Most templates translate exactly; where sketches of single values
+a leaf is the union of the sketches of some values of one kind over some days (daily sketches,
+or window sketches that stand for runs of them: :mod:`adtarget.segments.windows`); ``And``,
+``Or`` and ``Minus`` combine them. Most templates translate exactly; where sketches of single values
 cannot say what a template says (a phrase is searched as a run of words, "at least K times",
 "not excluded", a total value), the expression describes a superset or a subset of the audience
 and the answer says so: its ``relation`` is ``superset`` (the audience is at most ``upper``),
@@ -27,6 +28,7 @@ from adtarget.matcher import normalize, tokens
 from adtarget.segments.query import Resolver, window
 from adtarget.segments.sketches import LG_K, SketchStore, load
 from adtarget.segments.templates import Template
+from adtarget.segments.windows import cover
 
 _WORD = re.compile(r"\w+")
 
@@ -336,7 +338,7 @@ def estimate(
     expr = expression(tmpl, values, as_of, store, resolve=resolve, notes=notes)
     unique = list(dict.fromkeys(leaves(expr)))
     first = min(leaf.first for leaf in unique)
-    built = store.days(first, as_of)  # one read for both checks below
+    built, kept = store.built(first, as_of)  # one read for the checks and the cover below
     if as_of not in built:
         raise LookupError(f"as_of: no sketches for {as_of} (the daily sketch build has not run for it)")
     by_range: dict[tuple[dt.date, dt.date], set[tuple[str, str]]] = {}
@@ -344,7 +346,7 @@ def estimate(
         by_range.setdefault((leaf.first, leaf.last), set()).update(
             (leaf.kind, value) for value in leaf.values
         )
-    blobs = {rng: store.fetch(sorted(keys), *rng) for rng, keys in by_range.items()}
+    blobs = {rng: store.fetch(sorted(keys), cover(*rng, set(built), kept)) for rng, keys in by_range.items()}
     fetched = {
         leaf: [b for value in leaf.values for b in blobs[(leaf.first, leaf.last)][(leaf.kind, value)]]
         for leaf in unique

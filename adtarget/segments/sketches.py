@@ -3,8 +3,9 @@
 ``spark/build_sketches.py`` turns a day of logs into one compact theta sketch (Apache
 DataSketches) per (kind, value): the users who searched a keyword, clicked a banner, installed
 an app, live in a region... and stores them in the warehouse and in Cassandra
-(``attribute_sketches``, ``attribute_values``). :class:`SketchStore` reads them back for the
-instant estimate (:mod:`adtarget.segments.estimate`).
+(``attribute_sketches``, ``attribute_values``), with the window sketches of
+:mod:`adtarget.segments.windows` (``attribute_window_sketches``). :class:`SketchStore` reads them
+back for the instant estimate (:mod:`adtarget.segments.estimate`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import datasketches
+
+from adtarget.segments.windows import MIN_USERS, SPANS, Piece
 
 #: log2 of the sketches' nominal entries: 4,096 entries, a relative standard error of ~1.6 %.
 LG_K = 12
@@ -50,6 +53,13 @@ def load(blob: bytes) -> Any:
     return datasketches.compact_theta_sketch.deserialize(blob)
 
 
+def _compact(sketch: Any) -> bytes:
+    # An update sketch holds up to ~2x its nominal entries between rebuilds; trimmed to them,
+    # a big sketch is about half the bytes to store, fetch and union, at the nominal accuracy.
+    sketch.trim()
+    return bytes(sketch.compact().serialize())
+
+
 def group_rows(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, int, bytes]]:
     """``(kind, value, users, sketch)`` for rows ``(kind, value, adid)`` sorted by all three
     (so a user's repeats are adjacent and the exact user count needs no set)."""
@@ -59,13 +69,49 @@ def group_rows(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str,
     for kind, value, adid in rows:
         if (kind, value) != current:
             if current is not None:
-                yield (*current, users, sketch.compact().serialize())
+                yield (*current, users, _compact(sketch))
             current, sketch, users, last = (kind, value), datasketches.update_theta_sketch(LG_K), 0, None
         if adid != last:
             sketch.update(adid)
             users, last = users + 1, adid
     if current is not None:
-        yield (*current, users, sketch.compact().serialize())
+        yield (*current, users, _compact(sketch))
+
+
+def union(blobs: Iterable[bytes]) -> Any:
+    """The compact sketch of the union of ``blobs`` (serialized compact sketches)."""
+    result = datasketches.theta_union(LG_K)
+    for blob in blobs:
+        result.update(load(blob))
+    return result.get_result()
+
+
+def group_windows(
+    rows: Iterable[tuple[str, str, Piece, bytes]], plans: dict[int, list[Piece]], min_users: int = MIN_USERS
+) -> Iterator[tuple[str, str, int, bytes]]:
+    """``(kind, value, span, sketch)`` for rows ``(kind, value, piece, sketch)`` grouped by
+    ``(kind, value)``: per span of ``plans``, the union of the pieces its plan names, for the
+    values with at least ``min_users`` users in it (and always the marker, ``('user', 'all')``)."""
+    current: tuple[str, str] | None = None
+    found: dict[Piece, bytes] = {}
+
+    def windows(key: tuple[str, str]) -> Iterator[tuple[str, str, int, bytes]]:
+        for span, pieces in plans.items():
+            blobs = [found[p] for p in pieces if p in found]
+            if not blobs:
+                continue
+            sketch = union(blobs)
+            if sketch.get_estimate() >= min_users or key == ("user", "all"):
+                yield (*key, span, bytes(sketch.serialize()))
+
+    for kind, value, piece, blob in rows:
+        if (kind, value) != current:
+            if current is not None:
+                yield from windows(current)
+            current, found = (kind, value), {}
+        found[piece] = blob
+    if current is not None:
+        yield from windows(current)
 
 
 def _column(row: Any, name: str) -> Any:
@@ -76,13 +122,34 @@ def _column(row: Any, name: str) -> Any:
 class SketchStore:
     """The sketches in Cassandra, over a connected session of the profile keyspace."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, *, windows: bool = True) -> None:
+        """``windows=False`` hides the window sketches: estimates read daily sketches only (the
+        way to compare both, or to rule the windows out when in doubt)."""
         self._session = session
+        self._use_windows = windows
         # Many values per query: one round trip instead of one per value (a 100-keyword estimate
         # fetched its sketches in 60 ms instead of 112 ms here); the node reads the partitions.
         self._select = session.prepare(
-            "SELECT value, dt, sketch FROM attribute_sketches"
+            "SELECT value, sketch FROM attribute_sketches WHERE kind = ? AND value IN ? AND dt IN ?"
+        )
+        self._select_range = session.prepare(
+            "SELECT value, sketch FROM attribute_sketches"
             " WHERE kind = ? AND value IN ? AND dt >= ? AND dt <= ?"
+        )
+        self._select_windows = session.prepare(
+            "SELECT value, dt, sketch FROM attribute_window_sketches"
+            " WHERE kind = ? AND value IN ? AND span = ? AND dt IN ?"
+        )
+        self._windows = session.prepare(
+            "SELECT span, dt FROM attribute_window_sketches"
+            " WHERE kind = 'user' AND value = 'all' AND span IN ? AND dt >= ? AND dt <= ?"
+        )
+        self._insert_window = session.prepare(
+            "INSERT INTO attribute_window_sketches (kind, value, span, dt, sketch) VALUES (?, ?, ?, ?, ?)"
+        )
+        self._forget_window = session.prepare(
+            "DELETE FROM attribute_window_sketches"
+            " WHERE kind = 'user' AND value = 'all' AND span = ? AND dt = ?"
         )
         self._values = session.prepare("SELECT value FROM attribute_values WHERE kind = ? AND dt = ?")
         self._days = session.prepare(
@@ -99,29 +166,62 @@ class SketchStore:
         )
 
     def fetch(
-        self, keys: Sequence[tuple[str, str]], first: dt.date, last: dt.date
+        self, keys: Sequence[tuple[str, str]], pieces: Sequence[Piece]
     ) -> dict[tuple[str, str], list[bytes]]:
-        """The sketches of each (kind, value) on the days ``first..last`` (newest first), read
-        concurrently in groups of :data:`VALUES_PER_QUERY` values of one kind."""
+        """The sketches of each (kind, value) in ``pieces`` (daily and window sketches), read
+        concurrently in groups of :data:`VALUES_PER_QUERY` values of one kind per span. A value
+        without a row in a window piece (fewer users than its window keeps) is read from the
+        dailies of that piece's days instead, in a second round."""
         by_kind: dict[str, list[str]] = {}
         for kind, value in dict.fromkeys(keys):
             by_kind.setdefault(kind, []).append(value)
-        futures = [
-            (
-                kind,
-                self._session.execute_async(
-                    self._select, (kind, values[i : i + VALUES_PER_QUERY], first, last)
-                ),
-            )
-            for kind, values in by_kind.items()
-            for i in range(0, len(values), VALUES_PER_QUERY)
-        ]
-        # A partition's rows come in clustering order (newest day first), partitions one after another.
+        by_span: dict[int, list[dt.date]] = {}
+        for piece in pieces:
+            by_span.setdefault(piece.span, []).append(piece.end)
         found: dict[tuple[str, str], list[bytes]] = {key: [] for key in keys}
-        for kind, future in futures:
+        dailies, windows = [], []
+        for kind, values in by_kind.items():
+            for i in range(0, len(values), VALUES_PER_QUERY):
+                group = values[i : i + VALUES_PER_QUERY]
+                for span, ends in by_span.items():
+                    if span == 1:
+                        dailies.append((kind, self._session.execute_async(self._select, (kind, group, ends))))
+                    else:
+                        args = (kind, group, span, ends)
+                        windows.append((kind, span, self._session.execute_async(self._select_windows, args)))
+        for kind, future in dailies:
+            for row in future.result():
+                found[(kind, _column(row, "value"))].append(_column(row, "sketch"))
+        seen: dict[int, set[tuple[str, str, dt.date]]] = {span: set() for span in by_span}
+        for kind, span, future in windows:
+            for row in future.result():
+                value, end = _column(row, "value"), dt.date.fromisoformat(str(_column(row, "dt")))
+                found[(kind, value)].append(_column(row, "sketch"))
+                seen[span].add((kind, value, end))
+        second = []
+        for piece in (p for p in pieces if p.span > 1):
+            for kind, values in by_kind.items():
+                missing = [v for v in values if (kind, v, piece.end) not in seen[piece.span]]
+                for i in range(0, len(missing), VALUES_PER_QUERY):
+                    group = missing[i : i + VALUES_PER_QUERY]
+                    bounds = (kind, group, piece.start, piece.end)
+                    query = self._session.execute_async(self._select_range, bounds)
+                    second.append((kind, query))
+        for kind, future in second:
             for row in future.result():
                 found[(kind, _column(row, "value"))].append(_column(row, "sketch"))
         return found
+
+    def built(self, first: dt.date, last: dt.date) -> tuple[list[dt.date], set[Piece]]:
+        """The days of ``first..last`` whose daily sketches were built, and the complete window
+        sketches ending on them (their marker row is there), read concurrently."""
+        days = self._session.execute_async(self._days, (first, last))
+        windows = self._session.execute_async(self._windows, (list(SPANS), first, last))
+        kept = {
+            Piece(_column(r, "span"), dt.date.fromisoformat(str(_column(r, "dt")))) for r in windows.result()
+        }
+        built = sorted(dt.date.fromisoformat(str(_column(r, "dt"))) for r in days.result())
+        return built, kept if self._use_windows else set()
 
     def values(self, kind: str, days: Sequence[dt.date]) -> set[str]:
         """The values of ``kind`` that have a sketch on any of ``days``."""
@@ -164,4 +264,39 @@ class SketchStore:
             if len(batch) >= 5_000:
                 flush()
         flush()
+        return written
+
+    def forget_windows(self, pieces: Iterable[Piece]) -> None:
+        """Mark window sketches as not current (before they are rebuilt), so estimates fall
+        back to other pieces in the meantime."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        args = [(p.span, p.end) for p in pieces]
+        execute_concurrent_with_args(self._session, self._forget_window, args, raise_on_first_error=True)
+
+    def write_windows(
+        self, end: dt.date, rows: Iterable[tuple[str, str, int, bytes]], *, concurrency: int = 64
+    ) -> int:
+        """Upsert the window sketches ``(kind, value, span, sketch)`` ending on ``end``; each
+        span's marker row ``('user', 'all')`` is written after all its other rows."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        def flush(rows: list[tuple[Any, ...]]) -> None:
+            execute_concurrent_with_args(self._session, self._insert_window, rows, concurrency=concurrency)
+            rows.clear()
+
+        written = 0
+        batch: list[tuple[Any, ...]] = []
+        markers: list[tuple[Any, ...]] = []
+        for kind, value, span, sketch in rows:
+            row = (kind, value, span, end, sketch)
+            written += 1
+            if (kind, value) == ("user", "all"):
+                markers.append(row)
+                continue
+            batch.append(row)
+            if len(batch) >= 5_000:
+                flush(batch)
+        flush(batch)
+        flush(markers)
         return written

@@ -48,3 +48,11 @@ CREATE TABLE IF NOT EXISTS adtarget.segment_stats (
   joined BIGINT,
   left_segment BIGINT
 ) PARTITIONED BY (dt STRING) STORED AS PARQUET;
+
+-- Window sketches (adtarget.segments.windows, spark/build_sketches.py): per attribute value,
+-- the union of its daily sketches over the trailing `span` days ending on `dt`.
+CREATE TABLE IF NOT EXISTS adtarget.attribute_window_sketch (
+  kind STRING,
+  value STRING,
+  sketch BINARY COMMENT 'compact theta sketch, the union of the daily sketches of the window'
+) PARTITIONED BY (dt STRING, span INT) STORED AS PARQUET;

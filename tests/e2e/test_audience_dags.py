@@ -30,6 +30,7 @@ from adtarget.segments.registry import Registry, Segment, Status
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.sketches import SketchStore, load
 from adtarget.segments.templates import template
+from adtarget.segments.windows import SPANS, Piece
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.airflow import ADMIN_USER, admin_password, airflow_env
 from adtarget.stack.engines.profile_api import profile_api_token
@@ -242,6 +243,7 @@ def extraction(api: AirflowClient, registry_url: str, audience_logs: audiences.L
         delete = session.prepare("DELETE FROM attribute_sketches WHERE kind = ? AND value = ? AND dt = ?")
         for key in (("region", "seoul"), ("user", "all")):  # so only this run can have written them
             session.execute(delete, (*key, DAY))
+        SketchStore(session).forget_windows(Piece(span, DAY) for span in SPANS)
         for adid in checked:
             session.execute(session.prepare("DELETE FROM segment_memberships WHERE adid = ?"), (adid,))
     api.wait_for_dag("segment_extraction", timeout=180)
@@ -271,8 +273,9 @@ def test_segment_extraction_dag_delivers_the_day(
             assert row is not None, adid
             assert row.segments[segment.segment_id] == segment.version
         store = SketchStore(session)
-        (blob,) = store.fetch([("region", "seoul")], DAY, DAY)[("region", "seoul")]
+        (blob,) = store.fetch([("region", "seoul")], [Piece(1, DAY)])[("region", "seoul")]
         assert load(blob).get_estimate() == len(extraction.seoul)
+        assert store.built(DAY, DAY)[1] == {Piece(span, DAY) for span in SPANS}
     summary = api.xcom("segment_extraction", run, "publish_stats")
     assert summary["day"] == DAY.isoformat()
     with closing(Registry(registry_url)) as registry:

@@ -27,6 +27,7 @@ from adtarget.segments.sketches import SketchStore
 from adtarget.segments.staging import Staging
 from adtarget.segments.task import check
 from adtarget.segments.templates import TEMPLATES, template
+from adtarget.segments.windows import SPANS, Piece
 from adtarget.stack.config import StackSettings
 from tests import audiences
 from tests.warehouse import query
@@ -82,11 +83,16 @@ def logs(audience_logs: audiences.Logs) -> audiences.Logs:
 
 
 @pytest.fixture(scope="module")
-def sketch_store(logs: audiences.Logs) -> Iterator[SketchStore]:
-    """The two days' sketches, built by the daily job (the ``audience_logs`` fixture)."""
+def profile_session(logs: audiences.Logs) -> Iterator[Any]:
     profile = CassandraSettings()
     with cluster(profile) as c:
-        yield SketchStore(c.connect(profile.keyspace))
+        yield c.connect(profile.keyspace)
+
+
+@pytest.fixture(scope="module")
+def sketch_store(profile_session: Any) -> SketchStore:
+    """The two days' sketches, built by the daily job (the ``audience_logs`` fixture)."""
+    return SketchStore(profile_session)
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +138,44 @@ def test_estimate_lies_within_its_stated_bound(
         assert (round(result.estimate), result.lower, result.upper) == (exact, exact, exact)
     else:
         assert result.notes, "a relaxed translation says what it gave up"
+
+
+def test_every_day_has_its_window_sketches(sketch_store: SketchStore) -> None:
+    assert sketch_store.built(DAY1, DAY2) == (
+        [DAY1, DAY2],
+        {Piece(s, d) for s in SPANS for d in (DAY1, DAY2)},
+    )
+
+
+@pytest.mark.parametrize("template_id", [t for t, p in SAMPLES.items() if "days" in p])
+def test_estimates_over_window_sketches_equal_those_over_dailies_and_the_count(
+    template_id: str, logs: audiences.Logs, sketch_store: SketchStore, profile_session: Any
+) -> None:
+    """Seven days ending on DAY2 are its 7-day window sketch. DAY1 was built after DAY2 (a
+    backfill), so this also checks that DAY2's windows were rebuilt to include DAY1."""
+    tmpl = template(template_id)
+    values = validate(tmpl, {**SAMPLES[template_id], "days": 7, "as_of": DAY2.isoformat()})
+    exact = len(audiences.members(logs, template_id, values))
+    windowed = estimate(tmpl, values, DAY2, sketch_store)
+    dailies = estimate(tmpl, values, DAY2, SketchStore(profile_session, windows=False))
+    assert windowed.as_json() | {"sketches": 0, "seconds": 0} == dailies.as_json() | {
+        "sketches": 0,
+        "seconds": 0,
+    }
+    assert windowed.lower is None or windowed.lower <= exact
+    assert windowed.upper is None or exact <= windowed.upper
+    if windowed.relation is Relation.EXACT:
+        assert round(windowed.estimate) == exact
+
+
+def test_a_popular_value_over_a_week_is_one_window_sketch(
+    logs: audiences.Logs, sketch_store: SketchStore
+) -> None:
+    tmpl = template("active_users")
+    values = validate(tmpl, {"days": 7, "min_active_days": 1, "as_of": DAY2.isoformat()})
+    result = estimate(tmpl, values, DAY2, sketch_store)
+    assert result.sketches == 1
+    assert round(result.estimate) == len(audiences.members(logs, "active_users", values))
 
 
 def test_every_template_but_the_combination_has_a_sample() -> None:
