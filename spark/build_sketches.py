@@ -3,7 +3,7 @@
     spark-submit spark/build_sketches.py --day 2026-11-27 [2026-11-28 ...] [--no-cassandra]
 
 Reads the day's logs (``sql/sketches/attribute_members.sql``), builds one compact theta sketch
-of the users per (kind, value) in the Python workers, writes them to
+of the users per (kind, value) with Spark's DataSketches functions, writes them to
 ``adtarget.attribute_sketch`` (INSERT OVERWRITE of the day) and upserts them into Cassandra's
 ``attribute_sketches`` (``ADTARGET_CASSANDRA_*``), where the instant audience estimate reads
 them.
@@ -22,76 +22,51 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from adtarget import hiveql
 from adtarget.matcher import tokens
 from adtarget.segments import sketches
-from adtarget.segments.windows import SPANS, Piece, affected, cover
-
-SCHEMA = "kind string, value string, users bigint, sketch binary, dt string"
-WINDOW_SCHEMA = "kind string, value string, sketch binary, dt string, span int"
-_WINDOW_ARROW = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("value", pa.string()),
-        ("sketch", pa.binary()),
-        ("dt", pa.string()),
-        ("span", pa.int32()),
-    ]
-)
+from adtarget.segments.windows import MIN_USERS, SPANS, Piece, affected, cover
 
 
-def sketch_partitions(day: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The mapInArrow function: rows (kind, value, adid), sorted, to one sketch per group."""
+def daily_sketches(members: DataFrame, *, day: str) -> DataFrame:
+    """One compact theta sketch of the users per (kind, value), with their exact count.
 
-    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        def rows() -> Iterator[tuple[str, str, str]]:
-            for batch in batches:
-                yield from zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True)
-
-        out: dict[str, list[object]] = {"kind": [], "value": [], "users": [], "sketch": [], "dt": []}
-        for kind, value, users, blob in sketches.group_rows(rows()):
-            for name, item in zip(out, (kind, value, users, blob, day), strict=True):
-                out[name].append(item)
-            if len(out["kind"]) >= 10_000:
-                yield pa.RecordBatch.from_pydict(out)
-                out = {name: [] for name in out}
-        if out["kind"]:
-            yield pa.RecordBatch.from_pydict(out)
-
-    return build
+    Spark's own DataSketches functions (in the JVM) hash a string's UTF-8 bytes with the
+    library's default seed, as the Python library does, so both read each other's sketches;
+    their compact sketches are ordered and trimmed to the nominal entries.
+    """
+    return (
+        members.select("kind", "value", "adid")
+        .distinct()
+        .groupBy("kind", "value")
+        .agg(F.count("*").alias("users"), F.theta_sketch_agg("adid", sketches.LG_K).alias("sketch"))
+        .select("kind", "value", "users", "sketch", F.lit(day).alias("dt"))
+    )
 
 
-def window_partitions(
-    plans: dict[int, list[Piece]], end: str
-) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The mapInArrow function: rows (kind, value, span, dt, sketch) of the pieces, sorted by
-    (kind, value), to each value's window sketches of ``plans`` ending on ``end``."""
-
-    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        def rows() -> Iterator[tuple[str, str, Piece, bytes]]:
-            for batch in batches:
-                kinds, values, spans, days, blobs = (batch.column(i).to_pylist() for i in range(5))
-                for kind, value, span, day, blob in zip(kinds, values, spans, days, blobs, strict=True):
-                    yield kind, value, Piece(span, dt.date.fromisoformat(day)), blob
-
-        out: dict[str, list[object]] = {"kind": [], "value": [], "sketch": [], "dt": [], "span": []}
-        for kind, value, span, blob in sketches.group_windows(rows(), plans):
-            for name, item in zip(out, (kind, value, blob, end, span), strict=True):
-                out[name].append(item)
-            if len(out["kind"]) >= 10_000:
-                yield pa.RecordBatch.from_pydict(out, schema=_WINDOW_ARROW)
-                out = {name: [] for name in out}
-        if out["kind"]:
-            yield pa.RecordBatch.from_pydict(out, schema=_WINDOW_ARROW)
-
-    return build
+def window_sketches(
+    spark: SparkSession, pieces: DataFrame, plans: dict[int, list[Piece]], *, end: str
+) -> DataFrame:
+    """Per value and span of ``plans``, the union of the pieces its plan names, for the values
+    with at least :data:`~adtarget.segments.windows.MIN_USERS` users in it (and the marker)."""
+    wanted = spark.createDataFrame(
+        [(p.span, p.end.isoformat(), span) for span, plan in plans.items() for p in plan],
+        "span int, dt string, window int",
+    )
+    marker = (F.col("kind") == "user") & (F.col("value") == "all")
+    return (
+        pieces.join(F.broadcast(wanted), on=["span", "dt"], how="inner")
+        .groupBy("kind", "value", "window")
+        .agg(F.theta_union_agg("sketch", sketches.LG_K).alias("sketch"))
+        .where((F.theta_sketch_estimate("sketch") >= MIN_USERS) | marker)
+        .select("kind", "value", "sketch", F.lit(end).alias("dt"), F.col("window").alias("span"))
+    )
 
 
 def _pieces(spark: SparkSession, pieces: list[Piece]) -> DataFrame:
@@ -150,13 +125,7 @@ def build_windows(
         # Each span from pieces of earlier ends (or dailies): one pass builds all spans of the end.
         plans = {span: cover(end - dt.timedelta(days=span - 1), end, built, kept) for span in spans}
         needed = sorted({piece for plan in plans.values() for piece in plan})
-        out = (
-            _pieces(spark, needed)
-            .repartition("kind", "value")
-            .sortWithinPartitions("kind", "value")
-            .mapInArrow(window_partitions(plans, end.isoformat()), WINDOW_SCHEMA)
-            .cache()
-        )
+        out = window_sketches(spark, _pieces(spark, needed), plans, end=end.isoformat()).cache()
         out.write.insertInto("adtarget.attribute_window_sketch", overwrite=True)
         written = ""
         if store is not None:
@@ -187,22 +156,20 @@ def main(argv: list[str] | None = None) -> None:
         .getOrCreate()
     )
     if "spark.sql.shuffle.partitions" not in spark.sparkContext.getConf().toDebugString():
-        # The default 200 shuffle partitions cost a Python worker start each; a few per core do.
+        # The default 200 shuffle partitions are tiny tasks on one machine; a few per core do.
         spark.conf.set("spark.sql.shuffle.partitions", str(max(4, 2 * spark.sparkContext.defaultParallelism)))
     for statement in hiveql.load("warehouse/segments.sql"):
         spark.sql(statement)
-    spark.udf.register("adtarget_tokens", lambda text: tokens(text) if text else [], "array<string>")
+    # Arrow-batched: a search day is a million calls, and row-at-a-time pickling doubles its cost.
+    spark.udf.register(
+        "adtarget_tokens", F.udf(lambda text: tokens(text) if text else [], "array<string>", useArrow=True)
+    )
     connection, store = (None, None) if args.no_cassandra else _store()
     steps = len(args.day) * (1 if args.no_cassandra else 2)
     done = 0
     for day in [] if args.windows_only else args.day:
         members = spark.sql(hiveql.load("sketches/attribute_members.sql")[0], args={"dt": day.isoformat()})
-        built = (
-            members.repartition("kind", "value")
-            .sortWithinPartitions("kind", "value", "adid")
-            .mapInArrow(sketch_partitions(day.isoformat()), SCHEMA)
-            .cache()
-        )
+        built = daily_sketches(members, day=day.isoformat()).cache()
         built.write.insertInto("adtarget.attribute_sketch", overwrite=True)
         done += 1
         print(f"[{done}/{steps}] adtarget.attribute_sketch dt={day}: {built.count():,} sketches", flush=True)

@@ -1,9 +1,9 @@
 """Daily theta sketches of the users per attribute value, and where they are kept.
 
 ``spark/build_sketches.py`` turns a day of logs into one compact theta sketch (Apache
-DataSketches) per (kind, value): the users who searched a keyword, clicked a banner, installed
-an app, live in a region... and stores them in the warehouse and in Cassandra
-(``attribute_sketches``, ``attribute_values``), with the window sketches of
+DataSketches, built by Spark's own functions) per (kind, value): the users who searched a
+keyword, clicked a banner, installed an app, live in a region... and stores them in the
+warehouse and in Cassandra (``attribute_sketches``, ``attribute_values``), with the window sketches of
 :mod:`adtarget.segments.windows` (``attribute_window_sketches``). :class:`SketchStore` reads them
 back for the instant estimate (:mod:`adtarget.segments.estimate`).
 """
@@ -11,12 +11,12 @@ back for the instant estimate (:mod:`adtarget.segments.estimate`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import datasketches
 
-from adtarget.segments.windows import MIN_USERS, SPANS, Piece
+from adtarget.segments.windows import SPANS, Piece
 
 #: log2 of the sketches' nominal entries: 4,096 entries, a relative standard error of ~1.6 %.
 LG_K = 12
@@ -51,67 +51,6 @@ KINDS = (
 def load(blob: bytes) -> Any:
     """A stored sketch, ready for unions, intersections and differences."""
     return datasketches.compact_theta_sketch.deserialize(blob)
-
-
-def _compact(sketch: Any) -> bytes:
-    # An update sketch holds up to ~2x its nominal entries between rebuilds; trimmed to them,
-    # a big sketch is about half the bytes to store, fetch and union, at the nominal accuracy.
-    sketch.trim()
-    return bytes(sketch.compact().serialize())
-
-
-def group_rows(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, int, bytes]]:
-    """``(kind, value, users, sketch)`` for rows ``(kind, value, adid)`` sorted by all three
-    (so a user's repeats are adjacent and the exact user count needs no set)."""
-    current: tuple[str, str] | None = None
-    sketch = datasketches.update_theta_sketch(LG_K)
-    users, last = 0, None
-    for kind, value, adid in rows:
-        if (kind, value) != current:
-            if current is not None:
-                yield (*current, users, _compact(sketch))
-            current, sketch, users, last = (kind, value), datasketches.update_theta_sketch(LG_K), 0, None
-        if adid != last:
-            sketch.update(adid)
-            users, last = users + 1, adid
-    if current is not None:
-        yield (*current, users, _compact(sketch))
-
-
-def union(blobs: Iterable[bytes]) -> Any:
-    """The compact sketch of the union of ``blobs`` (serialized compact sketches)."""
-    result = datasketches.theta_union(LG_K)
-    for blob in blobs:
-        result.update(load(blob))
-    return result.get_result()
-
-
-def group_windows(
-    rows: Iterable[tuple[str, str, Piece, bytes]], plans: dict[int, list[Piece]], min_users: int = MIN_USERS
-) -> Iterator[tuple[str, str, int, bytes]]:
-    """``(kind, value, span, sketch)`` for rows ``(kind, value, piece, sketch)`` grouped by
-    ``(kind, value)``: per span of ``plans``, the union of the pieces its plan names, for the
-    values with at least ``min_users`` users in it (and always the marker, ``('user', 'all')``)."""
-    current: tuple[str, str] | None = None
-    found: dict[Piece, bytes] = {}
-
-    def windows(key: tuple[str, str]) -> Iterator[tuple[str, str, int, bytes]]:
-        for span, pieces in plans.items():
-            blobs = [found[p] for p in pieces if p in found]
-            if not blobs:
-                continue
-            sketch = union(blobs)
-            if sketch.get_estimate() >= min_users or key == ("user", "all"):
-                yield (*key, span, bytes(sketch.serialize()))
-
-    for kind, value, piece, blob in rows:
-        if (kind, value) != current:
-            if current is not None:
-                yield from windows(current)
-            current, found = (kind, value), {}
-        found[piece] = blob
-    if current is not None:
-        yield from windows(current)
 
 
 def _column(row: Any, name: str) -> Any:

@@ -1,15 +1,13 @@
-"""Window pieces: the cover of a range of days, the stale windows of a day, and the unions."""
+"""Window pieces: the cover of a range of days and the stale windows of a day."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 
-import datasketches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adtarget.segments import sketches
 from adtarget.segments.windows import SPANS, Piece, affected, cover
 
 D0 = dt.date(2026, 1, 1)
@@ -99,55 +97,3 @@ def test_the_cover_is_exactly_the_built_days_with_the_fewest_pieces(
     assert covered <= in_range  # never a day outside the range
     assert all(p in available or (p.span == 1 and p.end in built) for p in pieces)
     assert len(pieces) == _fewest(first, last, built, available)
-
-
-def _sketch(users: range) -> bytes:
-    s = datasketches.update_theta_sketch(sketches.LG_K)
-    for u in users:
-        s.update(f"user-{u}")
-    return bytes(s.compact().serialize())
-
-
-def test_window_unions_count_each_user_once_per_value_and_span() -> None:
-    p1, p2, p3 = Piece(1, day(5)), Piece(7, day(4)), Piece(1, day(6))
-    rows = [
-        ("keyword", "a", p1, _sketch(range(0, 100))),
-        ("keyword", "a", p2, _sketch(range(50, 150))),
-        ("keyword", "a", p3, _sketch(range(140, 160))),
-        ("keyword", "b", p3, _sketch(range(0, 10))),
-    ]
-    plans = {7: [p3, p1, Piece(7, day(4))], 2: [p3, p1]}
-    windows = sketches.group_windows(rows, plans, min_users=0)
-    out = {(k, v, s): sketches.load(b).get_estimate() for k, v, s, b in windows}
-    assert out == {
-        ("keyword", "a", 7): 160,
-        ("keyword", "a", 2): 120,
-        ("keyword", "b", 7): 10,
-        ("keyword", "b", 2): 10,
-    }
-
-
-def test_a_value_without_any_piece_of_a_span_gets_no_window_of_it() -> None:
-    rows = [("app", "x", Piece(1, day(1)), _sketch(range(3)))]
-    plans = {7: [Piece(1, day(1))], 14: [Piece(1, day(0))]}
-    assert [s for *_, s, _ in sketches.group_windows(rows, plans, min_users=0)] == [7]
-
-
-def test_only_values_with_enough_users_and_the_marker_get_windows() -> None:
-    piece = Piece(1, day(1))
-    rows = [
-        ("app", "few", piece, _sketch(range(9))),
-        ("app", "many", piece, _sketch(range(10))),
-        ("user", "all", piece, _sketch(range(1))),
-    ]
-    kept = [(k, v) for k, v, *_ in sketches.group_windows(rows, {7: [piece]}, min_users=10)]
-    assert kept == [("app", "many"), ("user", "all")]
-
-
-def test_daily_sketches_are_trimmed_to_their_nominal_entries() -> None:
-    rows = [("keyword", "a", f"user-{u:07d}") for u in range(30_000)]
-    [(_, _, users, blob)] = list(sketches.group_rows(rows))
-    sketch = sketches.load(blob)
-    assert users == 30_000
-    assert sketch.num_retained == 2**sketches.LG_K  # not the up to ~2x an update sketch holds
-    assert sketch.get_lower_bound(3) <= 30_000 <= sketch.get_upper_bound(3)
