@@ -11,7 +11,8 @@ back for the instant estimate (:mod:`adtarget.segments.estimate`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import datasketches
@@ -51,6 +52,64 @@ KINDS = (
 def load(blob: bytes) -> Any:
     """A stored sketch, ready for unions, intersections and differences."""
     return datasketches.compact_theta_sketch.deserialize(blob)
+
+
+#: Rows of one unlogged batch: one round trip and one coordinator mutation for many rows, far
+#: cheaper per row than a statement each for the Python driver (measured ~1,000 statements/s
+#: here under load). Batches stay well under Cassandra's 50 KiB batch_size_fail_threshold.
+BATCH_ROWS = 100
+BATCH_BYTES = 32 * 1024
+
+
+def _batches(
+    session: Any, statement: Any, rows: Iterable[tuple[Any, ...]], blob: int | None
+) -> Iterator[Any]:
+    """``rows`` bound to ``statement`` as unlogged batches, each holding rows of one replica set
+    only (token-aware, as the driver routes single statements); a row whose blob (column
+    ``blob``) alone reaches :data:`BATCH_BYTES` goes by itself."""
+    from cassandra.query import BatchStatement, BatchType
+
+    def batch(bound: list[Any]) -> Any:
+        out = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for b in bound:
+            out.add(b)
+        return out
+
+    metadata, keyspace = session.cluster.metadata, session.keyspace
+    open_batches: dict[frozenset[Any], tuple[list[Any], int]] = {}
+    for row in rows:
+        bound = statement.bind(row)
+        size = (
+            64 + (len(row[blob]) if blob is not None else 0) + sum(len(v) for v in row if isinstance(v, str))
+        )
+        if size >= BATCH_BYTES:
+            yield bound
+            continue
+        replicas = frozenset(h.host_id for h in metadata.get_replicas(keyspace, bound.routing_key))
+        group, total = open_batches.get(replicas, ([], 0))
+        if len(group) >= BATCH_ROWS or total + size > BATCH_BYTES:
+            yield batch(group)
+            group, total = [], 0
+        group.append(bound)
+        open_batches[replicas] = (group, total + size)
+    for group, _ in open_batches.values():
+        if group:
+            yield batch(group)
+
+
+def _chunks(rows: Iterable[tuple[Any, ...]], size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _write(
+    session: Any, statement: Any, rows: Iterable[tuple[Any, ...]], blob: int | None, concurrency: int
+) -> None:
+    from cassandra.concurrent import execute_concurrent
+
+    batches = ((b, None) for b in _batches(session, statement, rows, blob))
+    execute_concurrent(session, batches, concurrency=concurrency, raise_on_first_error=True)
 
 
 def _column(row: Any, name: str) -> Any:
@@ -181,28 +240,16 @@ class SketchStore:
         return dt.date.fromisoformat(str(day))
 
     def write(
-        self, day: dt.date, rows: Iterable[tuple[str, str, int, bytes]], *, concurrency: int = 64
+        self, day: dt.date, rows: Iterable[tuple[str, str, int, bytes]], *, concurrency: int = 16
     ) -> int:
         """Upsert a day's sketches (a re-run of the day writes the same rows); returns their count."""
-        from cassandra.concurrent import execute_concurrent_with_args
-
         written = 0
-        batch: list[tuple[Any, ...]] = []
-        values: list[tuple[Any, ...]] = []
-
-        def flush() -> None:
-            execute_concurrent_with_args(self._session, self._insert, batch, concurrency=concurrency)
-            execute_concurrent_with_args(self._session, self._insert_value, values, concurrency=concurrency)
-            batch.clear()
-            values.clear()
-
-        for kind, value, users, sketch in rows:
-            batch.append((kind, value, day, users, sketch))
-            values.append((kind, day, value))
-            written += 1
-            if len(batch) >= 5_000:
-                flush()
-        flush()
+        for chunk in _chunks(rows):
+            _write(self._session, self._insert, [(k, v, day, u, s) for k, v, u, s in chunk], 4, concurrency)
+            _write(
+                self._session, self._insert_value, [(k, day, v) for k, v, _, _ in chunk], None, concurrency
+            )
+            written += len(chunk)
         return written
 
     def forget_windows(self, pieces: Iterable[Piece]) -> None:
@@ -214,28 +261,18 @@ class SketchStore:
         execute_concurrent_with_args(self._session, self._forget_window, args, raise_on_first_error=True)
 
     def write_windows(
-        self, end: dt.date, rows: Iterable[tuple[str, str, int, bytes]], *, concurrency: int = 64
+        self, end: dt.date, rows: Iterable[tuple[str, str, int, bytes]], *, concurrency: int = 16
     ) -> int:
         """Upsert the window sketches ``(kind, value, span, sketch)`` ending on ``end``; each
         span's marker row ``('user', 'all')`` is written after all its other rows."""
-        from cassandra.concurrent import execute_concurrent_with_args
-
-        def flush(rows: list[tuple[Any, ...]]) -> None:
-            execute_concurrent_with_args(self._session, self._insert_window, rows, concurrency=concurrency)
-            rows.clear()
-
         written = 0
-        batch: list[tuple[Any, ...]] = []
         markers: list[tuple[Any, ...]] = []
-        for kind, value, span, sketch in rows:
-            row = (kind, value, span, end, sketch)
-            written += 1
-            if (kind, value) == ("user", "all"):
-                markers.append(row)
-                continue
-            batch.append(row)
-            if len(batch) >= 5_000:
-                flush(batch)
-        flush(batch)
-        flush(markers)
+        for chunk in _chunks(rows):
+            windows: list[tuple[Any, ...]] = []
+            for kind, value, span, sketch in chunk:
+                row = (kind, value, span, end, sketch)
+                (markers if (kind, value) == ("user", "all") else windows).append(row)
+            _write(self._session, self._insert_window, windows, 4, concurrency)
+            written += len(chunk)
+        _write(self._session, self._insert_window, markers, 4, concurrency)
         return written

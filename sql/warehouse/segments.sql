@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS adtarget.segment_membership (
 CREATE TABLE IF NOT EXISTS adtarget.attribute_sketch (
   kind STRING COMMENT 'keyword | banner_click | campaign_click | ... (adtarget.segments.sketches.KINDS)',
   value STRING,
-  users BIGINT COMMENT 'distinct users (exact)',
+  users BIGINT COMMENT 'distinct users: exact below 4,096, the sketch estimate above',
   sketch BINARY COMMENT 'compact theta sketch of the users adid, DataSketches serialization'
 ) PARTITIONED BY (dt STRING) STORED AS PARQUET;
 

@@ -96,6 +96,10 @@ counter_cache_size: 16MiB
 read_request_timeout: 5000ms
 write_request_timeout: 2000ms
 counter_write_request_timeout: 5000ms
+# The sketch store writes unlogged batches of one replica set's rows (up to 32 KiB and 100
+# partitions each, adtarget.segments.sketches): expected, so not a warning per batch.
+batch_size_warn_threshold: 64KiB
+unlogged_batch_across_partitions_warn_threshold: 128
 """
 
 _LOGBACK = """\
