@@ -50,12 +50,14 @@ def _ensure_data(
     for day in missing:
         print(f"generating {day} ({users:,} users)", flush=True)
         testdata.generate(settings, start=day, users=users, seed=42, quiet=True)
-    built, windows = store.built(days[0], days[-1])
+    built, _ = store.built(days[0], days[-1])
     unsketched = [d for d in days if d not in built]
-    if unsketched:
-        print(f"building sketches of {len(unsketched)} day(s)", flush=True)
-        spark_submit.submit(settings, "build_sketches.py", ["--day", *(d.isoformat() for d in unsketched)])
-    elif not {p for p in windows if p.end == days[-1]}:
+    # A few days per job: at a million users one driver's heap (1 GiB) held about ten days.
+    for i in range(0, len(unsketched), 5):
+        chunk = unsketched[i : i + 5]
+        print(f"building sketches of {chunk[0]}..{chunk[-1]}", flush=True)
+        spark_submit.submit(settings, "build_sketches.py", ["--day", *(d.isoformat() for d in chunk)])
+    if not {p for p in store.built(days[-1], days[-1])[1] if p.end == days[-1]}:
         print(f"building the window sketches of {days[-1]}", flush=True)
         spark_submit.submit(settings, "build_sketches.py", ["--windows-only", "--day", days[-1].isoformat()])
 

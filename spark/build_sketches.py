@@ -1,6 +1,6 @@
 """Spark job: the day's theta sketches per attribute value, into the warehouse and Cassandra.
 
-    spark-submit spark/build_sketches.py --day 2026-11-27 [2026-11-28 ...] [--no-cassandra]
+    spark-submit spark/build_sketches.py --day 2026-11-27 [2026-11-28 ...] [--no-cassandra] [--windows-only]
 
 Reads the day's logs (``sql/sketches/attribute_members.sql``), builds one compact theta sketch
 of the users per (kind, value) with Spark's DataSketches functions, writes them to
@@ -132,13 +132,17 @@ def build_windows(
         # Each span from pieces of earlier ends (or dailies): one pass builds all spans of the end.
         plans = {span: cover(end - dt.timedelta(days=span - 1), end, built, kept) for span in spans}
         needed = sorted({piece for plan in plans.values() for piece in plan})
-        out = window_sketches(spark, _pieces(spark, needed), plans, end=end.isoformat()).cache()
+        # Many small partitions: the driver streams them to Cassandra one at a time, and a few
+        # big ones (up to 32 KiB per sketch and span) overflow its memory on a million users.
+        out = (
+            window_sketches(spark, _pieces(spark, needed), plans, end=end.isoformat()).repartition(64).cache()
+        )
         out.write.insertInto("adtarget.attribute_window_sketch", overwrite=True)
         written = ""
         if store is not None:
             rows = ((r.kind, r.value, r.span, bytes(r.sketch)) for r in out.toLocalIterator())
             written = f", {store.write_windows(end, rows):,} to cassandra"
-        out.unpersist()
+        out.unpersist(blocking=True)
         kept |= {Piece(span, end) for span in spans}
         pieces = sum(len(plan) for plan in plans.values())
         progress(f"[windows {n}/{len(ends)}] dt={end} spans {spans} from {pieces} pieces{written}")
@@ -185,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
             written = store.write(day, rows)
             done += 1
             print(f"[{done}/{steps}] cassandra attribute_sketches dt={day}: {written:,} sketches", flush=True)
-        built.unpersist()
+        built.unpersist(blocking=True)
     build_windows(spark, sorted(args.day), store, lambda line: print(line, flush=True))
     if connection is not None:
         connection.shutdown()

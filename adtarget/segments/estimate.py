@@ -303,16 +303,24 @@ def expression(
 
 def _evaluate(expr: Expr, fetched: dict[Leaf, list[bytes]]) -> Any:
     if isinstance(expr, Leaf):
+        blobs = fetched[expr]
+        if len(blobs) == 1:  # a union's result would be a sorted copy of it (~0.3 ms each for 4k entries)
+            return load(blobs[0])
         union = datasketches.theta_union(LG_K)
-        for blob in fetched[expr]:
+        for blob in blobs:
             union.update(load(blob))
         return union.get_result()
-    parts = [_evaluate(p, fetched) for p in expr.parts]
     if expr.op == "or":
+        # The union of unions: fed straight from the leaves' sketches, without a result each.
         union = datasketches.theta_union(LG_K)
-        for part in parts:
-            union.update(part)
+        for part in expr.parts:
+            if isinstance(part, Leaf):
+                for blob in fetched[part]:
+                    union.update(load(blob))
+            else:
+                union.update(_evaluate(part, fetched))
         return union.get_result()
+    parts = [_evaluate(p, fetched) for p in expr.parts]
     if expr.op == "and":
         inter = datasketches.theta_intersection()
         for part in parts:
