@@ -214,22 +214,19 @@ class SketchStore:
         """The days of ``first..last`` whose daily sketches were built, and the complete window
         sketches ending on them (their marker row is there), read concurrently."""
         days = self._session.execute_async(self._days, (first, last))
-        windows = self._session.execute_async(self._windows, (list(SPANS), first, last))
-        kept = {
-            Piece(_column(r, "span"), dt.date.fromisoformat(str(_column(r, "dt")))) for r in windows.result()
-        }
+        windows = (
+            self._session.execute_async(self._windows, (list(SPANS), first, last)).result()
+            if self._use_windows
+            else []
+        )
+        kept = {Piece(_column(r, "span"), dt.date.fromisoformat(str(_column(r, "dt")))) for r in windows}
         built = sorted(dt.date.fromisoformat(str(_column(r, "dt"))) for r in days.result())
-        return built, kept if self._use_windows else set()
+        return built, kept
 
     def values(self, kind: str, days: Sequence[dt.date]) -> set[str]:
         """The values of ``kind`` that have a sketch on any of ``days``."""
         futures = [self._session.execute_async(self._values, (kind, day)) for day in days]
         return {_column(row, "value") for future in futures for row in future.result()}
-
-    def days(self, first: dt.date, last: dt.date) -> list[dt.date]:
-        """The days of ``first..last`` whose sketches were built (their user snapshot is there)."""
-        rows = self._session.execute(self._days, (first, last))
-        return sorted(dt.date.fromisoformat(str(_column(r, "dt"))) for r in rows)
 
     def newest_day(self) -> dt.date | None:
         """The newest day with sketches (of the user snapshot), if any."""

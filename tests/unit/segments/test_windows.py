@@ -91,7 +91,7 @@ def test_the_cover_is_exactly_the_built_days_with_the_fewest_pieces(
     built = days(0, 160) - {day(i) for i in holes}
     available = {Piece(s, day(e)) for s, e in windows}
     pieces = cover(day(first), day(last), built, available)
-    covered = {d for p in pieces for d in (p.days() if p.span > 1 else [p.end])}
+    covered = {d for p in pieces for d in p.days()}
     in_range = days(first, last)
     assert covered >= built & in_range
     assert covered <= in_range  # never a day outside the range
