@@ -11,7 +11,7 @@ them.
 Then the window sketches (:mod:`adtarget.segments.windows`) ending on the day: per value, the
 union over its trailing 7, 14, 30, 60 and 90 days, each made of a few stored pieces (the
 windows of earlier days and some daily sketches), into ``adtarget.attribute_window_sketch``
-and ``attribute_window_sketches``. A day built after later days (a backfill, a re-run) also
+and ``attribute_window_buckets``. A day built after later days (a backfill, a re-run) also
 rebuilds the later days' windows that include it, oldest first; their markers in Cassandra are
 removed first, so estimates meanwhile use the daily sketches. Re-running a day gives the same
 sketches.
@@ -125,7 +125,7 @@ def build_windows(
     ends = sorted(e for e in built if any(d <= e < d + dt.timedelta(days=max(SPANS)) for d in days))
     stale = {piece for day in days for piece in affected(day, ends)}
     if store is not None:
-        store.forget_windows(sorted(stale))
+        store.forget(sorted(stale))
     kept -= stale
     for n, end in enumerate(ends, 1):
         spans = sorted({p.span for p in stale if p.end == end})

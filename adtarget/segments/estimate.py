@@ -354,7 +354,12 @@ def estimate(
         by_range.setdefault((leaf.first, leaf.last), set()).update(
             (leaf.kind, value) for value in leaf.values
         )
-    blobs = {rng: store.fetch(sorted(keys), cover(*rng, set(built), kept)) for rng, keys in by_range.items()}
+    # Every range's sketches in one round of concurrent queries (a combination's leaves span
+    # different ranges, e.g. 30 days of keywords and the as-of day of a demographic filter).
+    ranges = list(by_range)
+    days = set(built)
+    requests = [(sorted(by_range[rng]), cover(*rng, days, kept)) for rng in ranges]
+    blobs = dict(zip(ranges, store.fetch_all(requests), strict=True))
     fetched = {
         leaf: [b for value in leaf.values for b in blobs[(leaf.first, leaf.last)][(leaf.kind, value)]]
         for leaf in unique

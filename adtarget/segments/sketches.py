@@ -4,7 +4,7 @@
 DataSketches, built by Spark's own functions) per (kind, value): the users who searched a
 keyword, clicked a banner, installed an app, live in a region... and stores them in the
 warehouse and in Cassandra (``attribute_sketches``, ``attribute_values``), with the window sketches of
-:mod:`adtarget.segments.windows` (``attribute_window_sketches``). :class:`SketchStore` reads them
+:mod:`adtarget.segments.windows` (``attribute_window_buckets``). :class:`SketchStore` reads them
 back for the instant estimate (:mod:`adtarget.segments.estimate`).
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import datasketches
 
-from adtarget.segments.windows import SPANS, Piece
+from adtarget.segments.windows import SPANS, Piece, bucket
 
 #: log2 of the sketches' nominal entries: 4,096 entries, a relative standard error of ~1.6 %.
 LG_K = 12
@@ -25,6 +25,9 @@ LG_K = 12
 #: Values of one kind asked for in one query: the node reads their partitions in parallel, and
 #: several such queries run at once (measured: groups of 10 to 20 beat one IN of 100).
 VALUES_PER_QUERY = 20
+
+#: Values asked for in one query of a window bucket (one partition): a slice each, cheap.
+WINDOW_VALUES_PER_QUERY = 100
 
 #: Every kind of attribute value a sketch is built for (see sql/sketches/attribute_members.sql).
 KINDS = (
@@ -135,27 +138,29 @@ class SketchStore:
             " WHERE kind = ? AND value IN ? AND dt >= ? AND dt <= ?"
         )
         self._select_windows = session.prepare(
-            "SELECT value, dt, sketch FROM attribute_window_sketches"
-            " WHERE kind = ? AND value IN ? AND span = ? AND dt IN ?"
+            "SELECT value, sketch FROM attribute_window_buckets"
+            " WHERE kind = ? AND span = ? AND dt = ? AND bucket = ? AND value IN ?"
         )
-        self._windows = session.prepare(
-            "SELECT span, dt FROM attribute_window_sketches"
-            " WHERE kind = 'user' AND value = 'all' AND span IN ? AND dt >= ? AND dt <= ?"
-        )
-        self._insert_window = session.prepare(
-            "INSERT INTO attribute_window_sketches (kind, value, span, dt, sketch) VALUES (?, ?, ?, ?, ?)"
-        )
-        self._forget_window = session.prepare(
-            "DELETE FROM attribute_window_sketches"
-            " WHERE kind = 'user' AND value = 'all' AND span = ? AND dt = ?"
-        )
-        self._values = session.prepare("SELECT value FROM attribute_values WHERE kind = ? AND dt = ?")
-        self._days = session.prepare(
-            "SELECT dt FROM attribute_sketches WHERE kind = 'user' AND value = 'all' AND dt >= ? AND dt <= ?"
+        # What is complete: span 1 for a day's daily sketches, span N for a window (one small
+        # partition, so one cheap read answers both).
+        self._built = session.prepare(
+            "SELECT span, dt FROM attribute_sketch_markers"
+            " WHERE scope = 'all' AND span IN ? AND dt >= ? AND dt <= ?"
         )
         self._newest = session.prepare(
-            "SELECT dt FROM attribute_sketches WHERE kind = 'user' AND value = 'all' LIMIT 1"
+            "SELECT dt FROM attribute_sketch_markers WHERE scope = 'all' AND span = 1 LIMIT 1"
         )
+        self._insert_window = session.prepare(
+            "INSERT INTO attribute_window_buckets (kind, span, dt, bucket, value, sketch)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        self._mark = session.prepare(
+            "INSERT INTO attribute_sketch_markers (scope, span, dt) VALUES ('all', ?, ?)"
+        )
+        self._forget = session.prepare(
+            "DELETE FROM attribute_sketch_markers WHERE scope = 'all' AND span = ? AND dt = ?"
+        )
+        self._values = session.prepare("SELECT value FROM attribute_values WHERE kind = ? AND dt = ?")
         self._insert = session.prepare(
             "INSERT INTO attribute_sketches (kind, value, dt, users, sketch) VALUES (?, ?, ?, ?, ?)"
         )
@@ -166,62 +171,79 @@ class SketchStore:
     def fetch(
         self, keys: Sequence[tuple[str, str]], pieces: Sequence[Piece]
     ) -> dict[tuple[str, str], list[bytes]]:
-        """The sketches of each (kind, value) in ``pieces`` (daily and window sketches), read
-        concurrently in groups of :data:`VALUES_PER_QUERY` values of one kind per span. A value
-        without a row in a window piece (fewer users than its window keeps) is read from the
-        dailies of that piece's days instead, in a second round."""
-        by_kind: dict[str, list[str]] = {}
-        for kind, value in dict.fromkeys(keys):
-            by_kind.setdefault(kind, []).append(value)
-        by_span: dict[int, list[dt.date]] = {}
-        for piece in pieces:
-            by_span.setdefault(piece.span, []).append(piece.end)
-        found: dict[tuple[str, str], list[bytes]] = {key: [] for key in keys}
-        dailies, windows = [], []
-        for kind, values in by_kind.items():
-            for i in range(0, len(values), VALUES_PER_QUERY):
-                group = values[i : i + VALUES_PER_QUERY]
-                for span, ends in by_span.items():
-                    if span == 1:
-                        dailies.append((kind, self._session.execute_async(self._select, (kind, group, ends))))
-                    else:
-                        args = (kind, group, span, ends)
-                        windows.append((kind, span, self._session.execute_async(self._select_windows, args)))
-        for kind, future in dailies:
-            for row in future.result():
-                found[(kind, _column(row, "value"))].append(_column(row, "sketch"))
-        seen: dict[int, set[tuple[str, str, dt.date]]] = {span: set() for span in by_span}
-        for kind, span, future in windows:
-            for row in future.result():
-                value, end = _column(row, "value"), dt.date.fromisoformat(str(_column(row, "dt")))
-                found[(kind, value)].append(_column(row, "sketch"))
-                seen[span].add((kind, value, end))
-        second = []
-        for piece in (p for p in pieces if p.span > 1):
+        """The sketches of each (kind, value) in ``pieces`` (daily and window sketches)."""
+        return self.fetch_all([(keys, pieces)])[0]
+
+    def fetch_all(
+        self, requests: Sequence[tuple[Sequence[tuple[str, str]], Sequence[Piece]]]
+    ) -> list[dict[tuple[str, str], list[bytes]]]:
+        """For each request ``(keys, pieces)``, the sketches of each (kind, value) in its pieces.
+
+        All requests' queries run at once: daily sketches in groups of
+        :data:`VALUES_PER_QUERY` values of one kind, window sketches one query per bucket
+        partition (:func:`~adtarget.segments.windows.bucket`) and piece. A value without a row
+        in a window piece (fewer users than its window keeps) is read from the dailies of that
+        piece's days instead, in a second round, again all at once.
+        """
+        session = self._session
+        found: list[dict[tuple[str, str], list[bytes]]] = [{key: [] for key in keys} for keys, _ in requests]
+        dailies: list[tuple[int, str, Any]] = []
+        windows: list[tuple[int, str, Piece, Any]] = []
+        kinds: list[dict[str, list[str]]] = []
+        for n, (keys, pieces) in enumerate(requests):
+            by_kind: dict[str, list[str]] = {}
+            for kind, value in dict.fromkeys(keys):
+                by_kind.setdefault(kind, []).append(value)
+            kinds.append(by_kind)
+            days = [p.end for p in pieces if p.span == 1]
             for kind, values in by_kind.items():
-                missing = [v for v in values if (kind, v, piece.end) not in seen[piece.span]]
-                for i in range(0, len(missing), VALUES_PER_QUERY):
-                    group = missing[i : i + VALUES_PER_QUERY]
-                    bounds = (kind, group, piece.start, piece.end)
-                    query = self._session.execute_async(self._select_range, bounds)
-                    second.append((kind, query))
-        for kind, future in second:
+                for group in _groups(values, VALUES_PER_QUERY):
+                    if days:
+                        dailies.append((n, kind, session.execute_async(self._select, (kind, group, days))))
+                buckets: dict[int, list[str]] = {}
+                for value in values:
+                    buckets.setdefault(bucket(value), []).append(value)
+                for piece in (p for p in pieces if p.span > 1):
+                    for number, members in buckets.items():
+                        for group in _groups(members, WINDOW_VALUES_PER_QUERY):
+                            args = (kind, piece.span, piece.end, number, group)
+                            query = session.execute_async(self._select_windows, args)
+                            windows.append((n, kind, piece, query))
+        for n, kind, future in dailies:
             for row in future.result():
-                found[(kind, _column(row, "value"))].append(_column(row, "sketch"))
+                found[n][(kind, _column(row, "value"))].append(_column(row, "sketch"))
+        seen: set[tuple[int, str, str, Piece]] = set()
+        for n, kind, piece, future in windows:
+            for row in future.result():
+                value = _column(row, "value")
+                found[n][(kind, value)].append(_column(row, "sketch"))
+                seen.add((n, kind, value, piece))
+        second = []
+        for n, (_, pieces) in enumerate(requests):
+            for piece in (p for p in pieces if p.span > 1):
+                for kind, values in kinds[n].items():
+                    missing = [v for v in values if (n, kind, v, piece) not in seen]
+                    for group in _groups(missing, VALUES_PER_QUERY):
+                        bounds = (kind, group, piece.start, piece.end)
+                        second.append((n, kind, session.execute_async(self._select_range, bounds)))
+        for n, kind, future in second:
+            for row in future.result():
+                found[n][(kind, _column(row, "value"))].append(_column(row, "sketch"))
         return found
 
     def built(self, first: dt.date, last: dt.date) -> tuple[list[dt.date], set[Piece]]:
-        """The days of ``first..last`` whose daily sketches were built, and the complete window
-        sketches ending on them (their marker row is there), read concurrently."""
-        days = self._session.execute_async(self._days, (first, last))
-        windows = (
-            self._session.execute_async(self._windows, (list(SPANS), first, last)).result()
-            if self._use_windows
-            else []
-        )
-        kept = {Piece(_column(r, "span"), dt.date.fromisoformat(str(_column(r, "dt")))) for r in windows}
-        built = sorted(dt.date.fromisoformat(str(_column(r, "dt"))) for r in days.result())
-        return built, kept
+        """The days of ``first..last`` whose daily sketches are complete, and the complete window
+        sketches ending on them (their markers), in one read."""
+        spans = [1, *SPANS] if self._use_windows else [1]
+        rows = self._session.execute(self._built, (spans, first, last))
+        days, kept = [], set()
+        for row in rows:
+            span, end = _column(row, "span"), dt.date.fromisoformat(str(_column(row, "dt")))
+            if span == 1:
+                days.append(end)
+            else:
+                kept.add(Piece(span, end))
+        return sorted(days), kept
 
     def values(self, kind: str, days: Sequence[dt.date]) -> set[str]:
         """The values of ``kind`` that have a sketch on any of ``days``."""
@@ -229,7 +251,7 @@ class SketchStore:
         return {_column(row, "value") for future in futures for row in future.result()}
 
     def newest_day(self) -> dt.date | None:
-        """The newest day with sketches (of the user snapshot), if any."""
+        """The newest day whose daily sketches are complete, if any."""
         row = self._session.execute(self._newest).one()
         if row is None:
             return None
@@ -239,7 +261,8 @@ class SketchStore:
     def write(
         self, day: dt.date, rows: Iterable[tuple[str, str, int, bytes]], *, concurrency: int = 16
     ) -> int:
-        """Upsert a day's sketches (a re-run of the day writes the same rows); returns their count."""
+        """Upsert a day's sketches (a re-run of the day writes the same rows), then mark the day
+        complete; returns their count."""
         written = 0
         for chunk in _chunks(rows):
             _write(self._session, self._insert, [(k, v, day, u, s) for k, v, u, s in chunk], 4, concurrency)
@@ -247,29 +270,33 @@ class SketchStore:
                 self._session, self._insert_value, [(k, day, v) for k, v, _, _ in chunk], None, concurrency
             )
             written += len(chunk)
+        self._session.execute(self._mark, (1, day))
         return written
 
-    def forget_windows(self, pieces: Iterable[Piece]) -> None:
-        """Mark window sketches as not current (before they are rebuilt), so estimates fall
-        back to other pieces in the meantime."""
+    def forget(self, pieces: Iterable[Piece]) -> None:
+        """Mark pieces (windows, or a day's dailies: span 1) as not complete, e.g. before they
+        are rebuilt, so that estimates meanwhile use other pieces (or refuse the day)."""
         from cassandra.concurrent import execute_concurrent_with_args
 
         args = [(p.span, p.end) for p in pieces]
-        execute_concurrent_with_args(self._session, self._forget_window, args, raise_on_first_error=True)
+        execute_concurrent_with_args(self._session, self._forget, args, raise_on_first_error=True)
 
     def write_windows(
         self, end: dt.date, rows: Iterable[tuple[str, str, int, bytes]], *, concurrency: int = 16
     ) -> int:
-        """Upsert the window sketches ``(kind, value, span, sketch)`` ending on ``end``; each
-        span's marker row ``('user', 'all')`` is written after all its other rows."""
+        """Upsert the window sketches ``(kind, value, span, sketch)`` ending on ``end``, then mark
+        each span whose ``('user', 'all')`` row was among them as complete; returns the row count."""
         written = 0
-        markers: list[tuple[Any, ...]] = []
+        spans: set[int] = set()
         for chunk in _chunks(rows):
-            windows: list[tuple[Any, ...]] = []
-            for kind, value, span, sketch in chunk:
-                row = (kind, value, span, end, sketch)
-                (markers if (kind, value) == ("user", "all") else windows).append(row)
-            _write(self._session, self._insert_window, windows, 4, concurrency)
+            windows = [(kind, span, end, bucket(value), value, sketch) for kind, value, span, sketch in chunk]
+            spans.update(span for kind, value, span, _ in chunk if (kind, value) == ("user", "all"))
+            _write(self._session, self._insert_window, windows, 5, concurrency)
             written += len(chunk)
-        _write(self._session, self._insert_window, markers, 4, concurrency)
+        _write(self._session, self._mark, [(span, end) for span in sorted(spans)], None, concurrency)
         return written
+
+
+def _groups(values: Sequence[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(values), size):
+        yield list(values[i : i + size])

@@ -16,6 +16,7 @@ does; it holds a row for every value with at least :data:`MIN_USERS` users in th
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -31,6 +32,16 @@ LONGEST = max(SPANS)
 #: and its few small daily sketches are cheap to read. An estimate reads the dailies of a value
 #: that has no window row.
 MIN_USERS = 256
+
+#: Window sketches of one (kind, span, end) are stored in this many Cassandra partitions: an
+#: estimate of 100 values reads at most this many partitions instead of 100 (a read costs per
+#: partition far more than per byte), and a partition stays a few MB at most.
+BUCKETS = 16
+
+
+def bucket(value: str) -> int:
+    """The bucket of a value's window sketches: crc32 of its UTF-8 bytes, mod :data:`BUCKETS`."""
+    return zlib.crc32(value.encode()) % BUCKETS
 
 
 @dataclass(frozen=True, order=True)

@@ -243,7 +243,7 @@ def extraction(api: AirflowClient, registry_url: str, audience_logs: audiences.L
         delete = session.prepare("DELETE FROM attribute_sketches WHERE kind = ? AND value = ? AND dt = ?")
         for key in (("region", "seoul"), ("user", "all")):  # so only this run can have written them
             session.execute(delete, (*key, DAY))
-        SketchStore(session).forget_windows(Piece(span, DAY) for span in SPANS)
+        SketchStore(session).forget(Piece(span, DAY) for span in (1, *SPANS))
         for adid in checked:
             session.execute(session.prepare("DELETE FROM segment_memberships WHERE adid = ?"), (adid,))
     api.wait_for_dag("segment_extraction", timeout=180)
@@ -275,7 +275,7 @@ def test_segment_extraction_dag_delivers_the_day(
         store = SketchStore(session)
         (blob,) = store.fetch([("region", "seoul")], [Piece(1, DAY)])[("region", "seoul")]
         assert load(blob).get_estimate() == len(extraction.seoul)
-        assert store.built(DAY, DAY)[1] == {Piece(span, DAY) for span in SPANS}
+        assert store.built(DAY, DAY) == ([DAY], {Piece(span, DAY) for span in SPANS})
     summary = api.xcom("segment_extraction", run, "publish_stats")
     assert summary["day"] == DAY.isoformat()
     with closing(Registry(registry_url)) as registry:

@@ -8,7 +8,7 @@ import functools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adtarget.segments.windows import SPANS, Piece, affected, cover
+from adtarget.segments.windows import BUCKETS, SPANS, Piece, affected, bucket, cover
 
 D0 = dt.date(2026, 1, 1)
 
@@ -97,3 +97,17 @@ def test_the_cover_is_exactly_the_built_days_with_the_fewest_pieces(
     assert covered <= in_range  # never a day outside the range
     assert all(p in available or (p.span == 1 and p.end in built) for p in pieces)
     assert len(pieces) == _fewest(first, last, built, available)
+
+
+def test_a_value_s_bucket_is_crc32_of_its_utf8_bytes_and_never_changes() -> None:
+    # Stored rows live in these buckets: a different function would hide every stored window.
+    assert [bucket(v) for v in ("all", "nike", "운동화", "")] == [13, 8, 10, 0]
+    assert BUCKETS == 16
+
+
+def test_many_values_spread_over_every_bucket() -> None:
+    counts = [0] * BUCKETS
+    for i in range(1_600):
+        counts[bucket(f"keyword-{i}")] += 1
+    assert min(counts) > 60
+    assert max(counts) < 140
