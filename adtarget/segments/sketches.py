@@ -26,6 +26,10 @@ LG_K = 12
 #: several such queries run at once (measured: groups of 10 to 20 beat one IN of 100).
 VALUES_PER_QUERY = 20
 
+#: The partition of attribute_sketch_markers (bound, not written into the statements, so that
+#: the driver routes them to its replicas).
+SCOPE = "all"
+
 #: Values asked for in one query of a window bucket (one partition): a slice each, cheap.
 WINDOW_VALUES_PER_QUERY = 100
 
@@ -145,20 +149,20 @@ class SketchStore:
         # partition, so one cheap read answers both).
         self._built = session.prepare(
             "SELECT span, dt FROM attribute_sketch_markers"
-            " WHERE scope = 'all' AND span IN ? AND dt >= ? AND dt <= ?"
+            " WHERE scope = ? AND span IN ? AND dt >= ? AND dt <= ?"
         )
         self._newest = session.prepare(
-            "SELECT dt FROM attribute_sketch_markers WHERE scope = 'all' AND span = 1 LIMIT 1"
+            "SELECT dt FROM attribute_sketch_markers WHERE scope = ? AND span = 1 LIMIT 1"
         )
         self._insert_window = session.prepare(
             "INSERT INTO attribute_window_buckets (kind, span, dt, bucket, value, sketch)"
             " VALUES (?, ?, ?, ?, ?, ?)"
         )
         self._mark = session.prepare(
-            "INSERT INTO attribute_sketch_markers (scope, span, dt) VALUES ('all', ?, ?)"
+            "INSERT INTO attribute_sketch_markers (scope, span, dt) VALUES (?, ?, ?)"
         )
         self._forget = session.prepare(
-            "DELETE FROM attribute_sketch_markers WHERE scope = 'all' AND span = ? AND dt = ?"
+            "DELETE FROM attribute_sketch_markers WHERE scope = ? AND span = ? AND dt = ?"
         )
         self._values = session.prepare("SELECT value FROM attribute_values WHERE kind = ? AND dt = ?")
         self._insert = session.prepare(
@@ -235,7 +239,7 @@ class SketchStore:
         """The days of ``first..last`` whose daily sketches are complete, and the complete window
         sketches ending on them (their markers), in one read."""
         spans = [1, *SPANS] if self._use_windows else [1]
-        rows = self._session.execute(self._built, (spans, first, last))
+        rows = self._session.execute(self._built, (SCOPE, spans, first, last))
         days, kept = [], set()
         for row in rows:
             span, end = _column(row, "span"), dt.date.fromisoformat(str(_column(row, "dt")))
@@ -252,7 +256,7 @@ class SketchStore:
 
     def newest_day(self) -> dt.date | None:
         """The newest day whose daily sketches are complete, if any."""
-        row = self._session.execute(self._newest).one()
+        row = self._session.execute(self._newest, (SCOPE,)).one()
         if row is None:
             return None
         day = _column(row, "dt")
@@ -270,7 +274,7 @@ class SketchStore:
                 self._session, self._insert_value, [(k, day, v) for k, v, _, _ in chunk], None, concurrency
             )
             written += len(chunk)
-        self._session.execute(self._mark, (1, day))
+        self._session.execute(self._mark, (SCOPE, 1, day))
         return written
 
     def forget(self, pieces: Iterable[Piece]) -> None:
@@ -278,7 +282,7 @@ class SketchStore:
         are rebuilt, so that estimates meanwhile use other pieces (or refuse the day)."""
         from cassandra.concurrent import execute_concurrent_with_args
 
-        args = [(p.span, p.end) for p in pieces]
+        args = [(SCOPE, p.span, p.end) for p in pieces]
         execute_concurrent_with_args(self._session, self._forget, args, raise_on_first_error=True)
 
     def write_windows(
@@ -293,7 +297,7 @@ class SketchStore:
             spans.update(span for kind, value, span, _ in chunk if (kind, value) == ("user", "all"))
             _write(self._session, self._insert_window, windows, 5, concurrency)
             written += len(chunk)
-        _write(self._session, self._mark, [(span, end) for span in sorted(spans)], None, concurrency)
+        _write(self._session, self._mark, [(SCOPE, span, end) for span in sorted(spans)], None, concurrency)
         return written
 
 
