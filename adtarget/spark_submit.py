@@ -9,10 +9,24 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.spark import spark_env, write_spark_conf
+
+#: The last lines of a job's standard error kept for the error raised when it fails.
+STDERR_LINES = 5_000
+
+
+class SparkJobError(subprocess.CalledProcessError):
+    """A failed job; its message ends with the job's last lines (the Python traceback of a
+    ``spark/*.py`` job is on its standard error), so a failure says why wherever it is shown."""
+
+    def __str__(self) -> str:
+        tail = (self.stderr or "").splitlines()[-25:]
+        return "\n".join([super().__str__(), *("  " + line[:400] for line in tail)])
 
 
 def submit_argv(settings: StackSettings, script: str, args: Sequence[str]) -> list[str]:
@@ -44,17 +58,24 @@ def submit(
     env: Mapping[str, str] | None = None,
     quiet: bool = False,
 ) -> str:
-    """Run ``spark/<script>`` and return its standard output; raises CalledProcessError."""
+    """Run ``spark/<script>`` and return its standard output; raises :class:`SparkJobError` (a
+    CalledProcessError)."""
     cmd = submit_argv(settings, script, args)
     proc = subprocess.Popen(  # noqa: S603 - our own command line
         cmd, env=submit_env(settings, env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    # Standard error is drained while standard output is read: a job that logs more than a pipe
+    # holds (a warning with its stack traces) would otherwise block in its logger, forever.
+    errors: deque[str] = deque(maxlen=STDERR_LINES)
+    drain = threading.Thread(target=errors.extend, args=(proc.stderr or (),), daemon=True)
+    drain.start()
     lines = []
     for line in proc.stdout or ():
         lines.append(line)
         if not quiet:
             print(line, end="", flush=True)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    if proc.wait() != 0:
-        raise subprocess.CalledProcessError(proc.returncode, cmd, "".join(lines), stderr)
+    returncode = proc.wait()
+    drain.join()
+    if returncode != 0:
+        raise SparkJobError(returncode, cmd, "".join(lines), "".join(errors))
     return "".join(lines)
