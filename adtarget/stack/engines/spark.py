@@ -55,6 +55,11 @@ def write_spark_conf(settings: StackSettings) -> Path:
         # Tables are rewritten by other applications (spark-submit jobs); a long-lived session
         # such as the Thrift server must not read a partition's old file list from its caches.
         "spark.sql.metadataCacheTTLSeconds": "2",
+        # A filter on an int partition column (attribute_window_sketch's span) becomes SQL that
+        # casts partition values to numbers; PostgreSQL may apply the cast to other tables'
+        # partitions (segment_signal's pass ids are strings) and fail the query. Spark then
+        # lists the table's partitions and filters them itself, instead of failing the job.
+        "spark.sql.hive.metastorePartitionPruningFallbackOnException": "true",
     }
     (conf / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
     hive = {
