@@ -201,9 +201,8 @@ class SketchStore:
             kinds.append(by_kind)
             days = [p.end for p in pieces if p.span == 1]
             for kind, values in by_kind.items():
-                for group in _groups(values, VALUES_PER_QUERY):
-                    if days:
-                        dailies.append((n, kind, session.execute_async(self._select, (kind, group, days))))
+                for group in _groups(values, VALUES_PER_QUERY) if days else ():
+                    dailies.append((n, kind, session.execute_async(self._select, (kind, group, days))))
                 buckets: dict[int, list[str]] = {}
                 for value in values:
                     buckets.setdefault(bucket(value), []).append(value)
