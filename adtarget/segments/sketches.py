@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import datasketches
 
@@ -104,8 +104,11 @@ def _batches(
             yield batch(group)
 
 
-def _chunks(rows: Iterable[tuple[Any, ...]], size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
-    it = iter(rows)
+T = TypeVar("T")
+
+
+def _chunks(items: Iterable[T], size: int = 20_000) -> Iterator[list[T]]:
+    it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
 
@@ -201,14 +204,14 @@ class SketchStore:
             kinds.append(by_kind)
             days = [p.end for p in pieces if p.span == 1]
             for kind, values in by_kind.items():
-                for group in _groups(values, VALUES_PER_QUERY) if days else ():
+                for group in _chunks(values, VALUES_PER_QUERY) if days else ():
                     dailies.append((n, kind, session.execute_async(self._select, (kind, group, days))))
                 buckets: dict[int, list[str]] = {}
                 for value in values:
                     buckets.setdefault(bucket(value), []).append(value)
                 for piece in (p for p in pieces if p.span > 1):
                     for number, members in buckets.items():
-                        for group in _groups(members, WINDOW_VALUES_PER_QUERY):
+                        for group in _chunks(members, WINDOW_VALUES_PER_QUERY):
                             args = (kind, piece.span, piece.end, number, group)
                             query = session.execute_async(self._select_windows, args)
                             windows.append((n, kind, piece, query))
@@ -226,7 +229,7 @@ class SketchStore:
             for piece in (p for p in pieces if p.span > 1):
                 for kind, values in kinds[n].items():
                     missing = [v for v in values if (n, kind, v, piece) not in seen]
-                    for group in _groups(missing, VALUES_PER_QUERY):
+                    for group in _chunks(missing, VALUES_PER_QUERY):
                         bounds = (kind, group, piece.start, piece.end)
                         second.append((n, kind, session.execute_async(self._select_range, bounds)))
         for n, kind, future in second:
@@ -298,8 +301,3 @@ class SketchStore:
             written += len(chunk)
         _write(self._session, self._mark, [(SCOPE, span, end) for span in sorted(spans)], None, concurrency)
         return written
-
-
-def _groups(values: Sequence[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(values), size):
-        yield list(values[i : i + size])
