@@ -1,9 +1,9 @@
 """The benchmark's ceiling: the realtime report as a plain aiokafka consumer, no Faust.
 
 The same arithmetic (:class:`streaming.report.Report`), the same outputs (rows upserted to
-Cassandra and to the report topic every ``flush_interval``), offsets committed after each flush,
-but no changelog tables: the state lives only in this process. Settings as the worker's
-(``STREAMING_*``, ``ADTARGET_CASSANDRA_*``); run as ``python bench/_report_peer.py``.
+the report topic every ``flush_interval``, Cassandra every ``store_interval``), offsets committed
+after each flush, but no changelog tables: the state lives only in this process. Settings as the
+worker's (``STREAMING_*``, ``ADTARGET_CASSANDRA_*``); run as ``python bench/_report_peer.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ async def run(s: StreamingSettings) -> None:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=s.batch_size,
+        fetch_max_wait_ms=s.fetch_max_wait_ms,  # as the worker's (aiokafka's own: 500)
     )
     producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=5)
     store = ReportStore()
@@ -41,10 +42,12 @@ async def run(s: StreamingSettings) -> None:
         retention_ms=s.retention_ms,
     )
     dirty: dict[WindowKey, Totals] = {}
+    dirty_store: dict[WindowKey, Totals] = {}
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     loop = asyncio.get_running_loop()
     next_flush = loop.time() + s.flush_interval
+    next_store = loop.time()
     try:
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=int(s.batch_wait * 1000), max_records=s.batch_size)
@@ -59,7 +62,11 @@ async def run(s: StreamingSettings) -> None:
                         dirty[key] = totals
             if loop.time() >= next_flush and dirty:
                 rows, dirty = dirty, {}
-                await store.upsert(rows)
+                dirty_store.update(rows)
+                if loop.time() >= next_store:  # as the worker: Cassandra every store_interval
+                    await store.upsert(dirty_store)
+                    dirty_store = {}
+                    next_store = loop.time() + s.store_interval
                 for key, totals in rows.items():
                     body = row_json(key, totals) | {"partition": totals.partition, "position": totals.offset}
                     await producer.send(

@@ -68,6 +68,8 @@ class ReportWatch:
             self.settings.report_topic,
             bootstrap_servers=self.settings.kafka_bootstrap,
             auto_offset_reset="earliest",
+            # The watch is the stopwatch: a long fetch wait would add up to itself to each probe.
+            fetch_max_wait_ms=10,
         )
         await self.consumer.start()
         self._task = asyncio.create_task(self._run())

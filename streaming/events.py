@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import operator
 import re
 import time
 import uuid
@@ -82,13 +83,24 @@ class AdEvent(NamedTuple):
     def decode_many(cls, raw: bytes) -> list[AdEvent]:
         """The events of one record of the events topic (one per line; see :mod:`streaming.packer`)."""
         # One JSON array for the whole record: a third of the cost of parsing line by line.
-        # (Encoded events hold no raw newline: JSON escapes it.)
-        return [cls(**body) for body in json.loads(b"[" + raw.replace(b"\n", b",") + b"]")]
+        # (Encoded events hold no raw newline: JSON escapes it.) The tuples are built in C from
+        # the fields picked by name, half the cost of ``cls(**body)``; a missing field raises
+        # KeyError, an extra one is refused below.
+        bodies = json.loads(b"[" + raw.replace(b"\n", b",") + b"]")
+        events = [_new_tuple(cls, _pick(body)) for body in bodies]
+        if any(len(body) != _N_FIELDS for body in bodies):
+            raise ValueError(f"a record holds an object with other fields than {', '.join(cls._fields)}")
+        return events
 
     @property
     def key(self) -> bytes:
         """The Kafka key: the campaign, so a campaign's events (and any duplicate) share a partition."""
         return str(self.campaign_id).encode()
+
+
+_pick = operator.itemgetter(*AdEvent._fields)
+_new_tuple = tuple.__new__
+_N_FIELDS = len(AdEvent._fields)
 
 
 def _int(body: dict[str, Any], name: str) -> int:

@@ -15,8 +15,9 @@ The rows are exact across restarts whichever processing guarantee is set: a row 
 position (offset and index in the record) of the newest event it includes, so the replay that
 follows a ``kill -9`` recognises what is already counted (Faust's exactly-once has known holes,
 e.g. faust-streaming #517, #323; the report does not depend on it). Changed rows go out every
-``flush_interval`` as whole-row upserts to the compacted ``ad-report`` topic and, in the
-background, to Cassandra (``realtime_report``, newest position wins); after a partition is
+``flush_interval`` as whole-row upserts to the compacted ``ad-report`` topic and, every
+``store_interval`` in the background, to Cassandra (``realtime_report``, newest position wins),
+without waiting for the batch's changelog; after a partition is
 assigned, all its rows are written again, so a write lost in a crash is made good.
 
 Views (Faust's web server): ``/report`` (JSON), ``/report.html`` (refreshes itself), ``/metrics``.
@@ -29,9 +30,9 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, cast
 
 import faust
 from faust.types import TP, EventT, TableT
@@ -39,6 +40,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from adtarget.profiles.config import CassandraSettings
 from streaming.events import AdEvent
+from streaming.faust_transport import ReportApp
 from streaming.packer import PACK_SLOTS
 from streaming.report import WINDOW_MS, Outcome, PartitionReport, Seen, Totals, Watermark, WindowKey
 from streaming.report_store import ReportStore, row_json
@@ -46,50 +48,6 @@ from streaming.report_view import render_html, report_json
 from streaming.settings import StreamingSettings
 
 log = logging.getLogger(__name__)
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _Codec(MutableMapping[K, V], Generic[K, V]):
-    """A typed view of a Faust table's store (plain JSON keys and values), without changelog.
-
-    The worker writes the changelog itself, to the partition it chooses, and waits for Kafka to
-    store it; writing through the table would queue it for the partition of Faust's "current
-    event" and return at once.
-    """
-
-    def __init__(
-        self,
-        data: MutableMapping[Any, Any],
-        key_out: Callable[[K], Any],
-        key_in: Callable[[Any], K],
-        value_in: Callable[[Any], V],
-    ) -> None:
-        self.data = data
-        self.key_out, self.key_in, self.value_in = key_out, key_in, value_in
-
-    def __getitem__(self, key: K) -> V:
-        return self.value_in(self.data[self.key_out(key)])
-
-    def get(self, key: K, default: Any = None) -> Any:
-        raw = self.data.get(self.key_out(key))
-        return default if raw is None else self.value_in(raw)
-
-    def __setitem__(self, key: K, value: V) -> None:
-        self.data[self.key_out(key)] = value.to_json()  # type: ignore[attr-defined]
-
-    def __delitem__(self, key: K) -> None:
-        del self.data[self.key_out(key)]
-
-    def __iter__(self) -> Iterator[K]:
-        return (self.key_in(k) for k in list(self.data))
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def items(self) -> Iterator[tuple[K, V]]:  # type: ignore[override]
-        return ((self.key_in(k), self.value_in(v)) for k, v in list(self.data.items()) if v is not None)
 
 
 class Metrics:
@@ -134,9 +92,10 @@ class ReportWorker:
         self.rows_table, self.seen_table, self.watermarks_table = rows, seen, watermarks
         self.report_topic, self.dead_letter_topic = report_topic, dead_letter_topic
         self.store = store
-        self.rows: MutableMapping[WindowKey, Totals] = _Codec(
-            rows.data, WindowKey.encode, WindowKey.decode, Totals.from_json
-        )
+        # The rows of the assigned partitions, live: counting an event must not cost a store
+        # round trip (decoding and encoding the row took half the worker's time). The table's
+        # store gets a row's value with its changelog, in :meth:`write_changes`.
+        self.rows: dict[WindowKey, Totals] = {}
         # Event ids are kept in memory per id, and stored in groups: one changelog record per
         # partition and batch (``partition:first position`` -> [[id, position, window], ...]), so
         # dedup costs a record per batch, not per event. A group is deleted once all its windows
@@ -148,6 +107,7 @@ class ReportWorker:
         self.dirty: dict[WindowKey, Totals] = {}
         self.dirty_store: dict[WindowKey, Totals] = {}
         self._store_task: asyncio.Task[None] | None = None
+        self._next_store = 0.0  # monotonic time of the next Cassandra write
         self.metrics = Metrics()
         self._declared = False
         # The batch being taken: records to acknowledge, partitions touched, bad records, outcomes.
@@ -163,6 +123,10 @@ class ReportWorker:
         part = self.partitions.get(number)
         if part is None:
             groups = self.groups[number] = {}
+            for raw_key, raw_row in list(self.rows_table.data.items()):
+                totals = Totals.from_json(raw_row) if raw_row is not None else None
+                if totals is not None and totals.partition == number:
+                    self.rows[WindowKey.decode(raw_key)] = totals
             prefix = f"{number}:"
             for group, members in list(self.seen_table.data.items()):
                 if members and group.startswith(prefix):
@@ -240,8 +204,14 @@ class ReportWorker:
         """Send the changelog of a partition's batch; the delivery futures."""
         changes = part.take_changes()
         stored = []
+        rows_data = self.rows_table.data
         for key, totals in changes.rows.items():
-            stored.append(await self._changelog(self.rows_table, number, key.encode(), totals))
+            encoded = key.encode()
+            if totals is None:
+                rows_data.pop(encoded, None)
+            else:
+                rows_data[encoded] = totals.to_json()
+            stored.append(await self._changelog(self.rows_table, number, encoded, totals))
             if totals is not None:
                 self.dirty[key] = self.dirty_store[key] = totals
         added = [(e, w.offset, w.window_start_ms) for e, w in changes.seen.items() if w is not None]
@@ -295,6 +265,7 @@ class ReportWorker:
             if part is None:
                 continue
             for key in part.owned():
+                self.rows.pop(key, None)
                 self.dirty.pop(key, None)
                 self.dirty_store.pop(key, None)
             for event_id in [i for i, where in self.seen.items() if where.partition == number]:
@@ -304,11 +275,25 @@ class ReportWorker:
     async def flush(self) -> None:
         """Write the changed rows out: the report topic now, Cassandra in the background.
 
-        The topic is the realtime feed, written every tick. A Cassandra write of many rows can
-        take longer than a tick on a busy machine, so it runs on its own and takes whatever
-        changed meanwhile when it is done. Rows of a failed write are kept for a retry.
+        The topic is the realtime feed, written every tick. Cassandra (what the views read) is
+        written every ``store_interval``: a write of many rows can take longer than a tick on a
+        busy machine, so it runs on its own and takes whatever changed meanwhile when it is done.
+        Rows of a failed write are kept for a retry.
         """
-        if self.store is not None and (self._store_task is None or self._store_task.done()):
+        # Rows counted since the last persist go out too: the report does not wait for their
+        # changelog. That is safe because a row carries its position: after a crash the replay
+        # rebuilds the same row at the same position, and older positions never win downstream.
+        for part in self.partitions.values():
+            for key, totals in part.changes.rows.items():
+                if totals is not None:
+                    self.dirty[key] = self.dirty_store[key] = totals
+        now = time.monotonic()
+        if (
+            self.store is not None
+            and now >= self._next_store
+            and (self._store_task is None or self._store_task.done())
+        ):
+            self._next_store = now + self.settings.store_interval
             self._store_task = asyncio.create_task(self._flush_store())
         if not self.dirty:
             return
@@ -362,8 +347,9 @@ def create_app(
     """The Faust app, configured from ``STREAMING_*`` (and ``ADTARGET_CASSANDRA_*`` for the sink)."""
     s = settings or StreamingSettings()
     Path(s.report_datadir).mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = ReportApp(
         s.report_app_id,
+        fetch_max_wait_ms=s.fetch_max_wait_ms,
         broker=[f"kafka://{host.strip()}" for host in s.kafka_bootstrap.split(",")],
         store="memory://",
         processing_guarantee=s.report_guarantee,

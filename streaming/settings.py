@@ -54,12 +54,19 @@ class StreamingSettings(BaseSettings):
     dedup_horizon_ms: int = Field(default=10 * 60_000, ge=0)
     #: Rows older than this (behind the watermark) leave the worker's tables; Cassandra keeps them.
     retention_ms: int = Field(default=2 * 3600_000, ge=60_000)
-    #: Changed rows are written to Cassandra and the report topic this often (seconds).
+    #: Changed rows are written to the report topic this often (seconds): the realtime feed.
     flush_interval: float = Field(default=0.2, gt=0)
+    #: ... and to Cassandra (what the report views read) this often (seconds).
+    store_interval: float = Field(default=1.0, gt=0)
+    #: The longest the broker holds a fetch of partitions with nothing new (ms); data of other
+    #: partitions waits behind it, so this bounds the added latency (Faust's own: 1500).
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=10_000)
     #: Records (packs of events) counted before their changelog is written and they are
-    #: acknowledged, and the longest a record waits for that (seconds).
+    #: acknowledged, and the longest a record waits for that (seconds). The report does not wait
+    #: for it; a longer wait writes a changed row's changelog less often, and replays more after
+    #: a crash.
     batch_size: int = Field(default=2_000, ge=1)
-    batch_wait: float = Field(default=0.05, gt=0)
+    batch_wait: float = Field(default=0.25, gt=0)
     #: The report's web server (JSON at ``/report``, HTML at ``/report.html``, ``/metrics``).
     report_host: str = "127.0.0.1"
     report_port: int = 6066
