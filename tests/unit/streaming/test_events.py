@@ -36,6 +36,14 @@ def test_a_valid_line_round_trips() -> None:
     # Canonical: every field, keys sorted, no spaces (encode writes them by hand, for speed).
     assert event.encode() == json.dumps(event._asdict(), sort_keys=True, separators=(",", ":")).encode()
     assert AdEvent.decode_many(event.encode() + b"\n" + event.encode()) == [event, event]
+    # A record that is not what the bridge writes is refused whole (the worker dead-letters it).
+    body = json.loads(event.encode())
+    with pytest.raises(ValueError, match="other fields"):
+        AdEvent.decode_many(event.encode() + b"\n" + json.dumps({**body, "extra": 1}).encode())
+    with pytest.raises(KeyError):
+        AdEvent.decode_many(json.dumps({k: v for k, v in body.items() if k != "cost"}).encode())
+    with pytest.raises(TypeError):
+        AdEvent.decode_many(b"[1, 2]")
     assert event.key == b"12"
     assert parse(_line(time=1_794_909_600_250), now_ms=NOW) == event
     assert parse(_line(time="2026-11-17T19:00:00.250+09:00"), now_ms=NOW) == event
