@@ -33,6 +33,11 @@ from adtarget.matcher import tokens
 from adtarget.segments import sketches
 from adtarget.segments.windows import MIN_USERS, SPANS, Piece, affected, cover
 
+#: Window sketch rows per output partition (a sketch and span is up to 32 KiB), and the most
+#: partitions an end is written in.
+WINDOW_ROWS = 1_000
+MAX_WINDOW_PARTITIONS = 64
+
 
 def daily_sketches(members: DataFrame, *, day: str) -> DataFrame:
     """One compact theta sketch of the users per (kind, value), with their count.
@@ -132,12 +137,15 @@ def build_windows(
         # Each span from pieces of earlier ends (or dailies): one pass builds all spans of the end.
         plans = {span: cover(end - dt.timedelta(days=span - 1), end, built, kept) for span in spans}
         needed = sorted({piece for plan in plans.values() for piece in plan})
-        # Many small partitions: the driver streams them to Cassandra one at a time, and a few
-        # big ones (up to 32 KiB per sketch and span) overflow its memory on a million users.
-        out = (
-            window_sketches(spark, _pieces(spark, needed), plans, end=end.isoformat()).repartition(64).cache()
-        )
+        # Partitions of at most WINDOW_ROWS rows: the driver streams them to Cassandra one at a
+        # time, and a few big ones (up to 32 KiB per sketch and span) overflow its memory on a
+        # million users. No more than needed: each costs a job and a file, which is most of the
+        # time of a small day.
+        sketched = window_sketches(spark, _pieces(spark, needed), plans, end=end.isoformat()).cache()
+        partitions = max(1, min(MAX_WINDOW_PARTITIONS, -(-sketched.count() // WINDOW_ROWS)))
+        out = sketched.repartition(partitions).cache()
         out.write.insertInto("adtarget.attribute_window_sketch", overwrite=True)
+        sketched.unpersist()
         written = ""
         if store is not None:
             rows = ((r.kind, r.value, r.span, bytes(r.sketch)) for r in out.toLocalIterator())
