@@ -6,6 +6,11 @@ those to names unique to the request, wraps the member query in the demographic 
 returns the SQL together with the tables to stage under those names. The SQL text is made of
 the project's files and generated names only: a param's value is never part of it.
 
+A template reads its days as ``l.dt BETWEEN (SELECT dt_from FROM p_scalars) AND (SELECT dt_to
+FROM p_scalars)``: Spark prunes a partition column against scalar subqueries when the query runs,
+so only the window's days are read. A range against a joined column (``CROSS JOIN p_scalars c
+... l.dt BETWEEN c.dt_from AND c.dt_to``) reads every day of the log, and did until 2026-11.
+
 A combination of segments is built from each referenced segment's own query (resolved by the
 caller, usually from the registry), each with its own staged params.
 """
@@ -114,8 +119,8 @@ def _filtered(sql: str, scalars: str, names: dict[str, str], values: dict[str, A
         return sql
     return (
         f"SELECT f.adid FROM ({sql}) f WHERE f.adid IN ("
-        f"SELECT u.adid FROM adtarget.user_attributes u CROSS JOIN {scalars} c "
-        f"WHERE u.dt = c.as_of AND {' AND '.join(conditions)})"
+        f"SELECT u.adid FROM adtarget.user_attributes u "
+        f"WHERE u.dt = (SELECT as_of FROM {scalars}) AND {' AND '.join(conditions)})"
     )
 
 

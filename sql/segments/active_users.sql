@@ -6,7 +6,7 @@ FROM (
   UNION ALL SELECT adid, dt FROM adtarget.app_install_log
   UNION ALL SELECT adid, dt FROM adtarget.page_visit_log
   UNION ALL SELECT adid, dt FROM adtarget.conversion_log
-) a CROSS JOIN p_scalars c
-WHERE a.dt BETWEEN c.dt_from AND c.dt_to
+) a
+WHERE a.dt BETWEEN (SELECT dt_from FROM p_scalars) AND (SELECT dt_to FROM p_scalars)
 GROUP BY a.adid
 HAVING count(DISTINCT a.dt) >= (SELECT min_active_days FROM p_scalars)

@@ -1,7 +1,7 @@
 -- banner_click: users with at least min_clicks clicks on the banners in the window.
 SELECT e.adid
-FROM adtarget.ad_event_log e CROSS JOIN p_scalars c
-WHERE e.dt BETWEEN c.dt_from AND c.dt_to
+FROM adtarget.ad_event_log e
+WHERE e.dt BETWEEN (SELECT dt_from FROM p_scalars) AND (SELECT dt_to FROM p_scalars)
   AND e.event = 'click'
   AND e.banner_id IN (SELECT value FROM p_banner_ids)
 GROUP BY e.adid

@@ -1,7 +1,7 @@
 -- creative_frequency: between min_impressions and max_impressions impressions of the creatives.
 SELECT e.adid
-FROM adtarget.ad_event_log e CROSS JOIN p_scalars c
-WHERE e.dt BETWEEN c.dt_from AND c.dt_to
+FROM adtarget.ad_event_log e
+WHERE e.dt BETWEEN (SELECT dt_from FROM p_scalars) AND (SELECT dt_to FROM p_scalars)
   AND e.event = 'impression'
   AND e.creative_id IN (SELECT value FROM p_creative_ids)
 GROUP BY e.adid

@@ -5,7 +5,7 @@ FROM (
   FROM (
     SELECT l.adid, monotonically_increasing_id() AS row_id, adtarget_haystack(l.query, c.match) AS hay
     FROM adtarget.search_log l CROSS JOIN p_scalars c
-    WHERE l.dt BETWEEN c.dt_from AND c.dt_to
+    WHERE l.dt BETWEEN (SELECT dt_from FROM p_scalars) AND (SELECT dt_to FROM p_scalars)
   ) s
   JOIN p_keywords k ON instr(s.hay, k.needle) > 0
   GROUP BY s.adid, s.row_id

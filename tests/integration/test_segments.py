@@ -20,6 +20,7 @@ import pytest
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.segments.estimate import Relation, estimate
 from adtarget.segments.params import ParamError, validate
+from adtarget.segments.query import build
 from adtarget.segments.registry import Outcome, Registry, RegistryError, Status
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.sizing import exact_size
@@ -119,6 +120,25 @@ def test_exact_count_equals_brute_force(
     assert expected, "the sample params should find someone"
     result = exact_size(hive, tmpl, values, staging=staging)
     assert (result.count, result.as_of) == (len(expected), DAY2)
+
+
+@pytest.mark.parametrize("template_id", list(SAMPLES))
+def test_exact_count_reads_only_the_days_of_its_window(
+    template_id: str, logs: audiences.Logs, hive: Any, staging: Staging
+) -> None:
+    """Every warehouse table is scanned with a partition filter on its day, taken from the staged
+    params at run time: a range against a joined column would read every day of the logs."""
+    tmpl = template(template_id)
+    values = validate(tmpl, {**SAMPLES[template_id], "genders": ["F"], "as_of": DAY2.isoformat()})
+    audience = build(tmpl, values, DAY2)
+    with staging.staged(hive, audience.tables):
+        hive.execute("EXPLAIN " + audience.count_sql)
+        plan = hive.fetchall()[0][0]
+    scans = [line for line in plan.splitlines() if "FileScan parquet spark_catalog.adtarget." in line]
+    assert scans, plan
+    for scan in scans:
+        filters = scan.split("PartitionFilters: [", 1)[1]
+        assert "Subquery" in filters, scan
 
 
 @pytest.mark.parametrize("template_id", list(SAMPLES))
