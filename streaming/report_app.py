@@ -17,8 +17,8 @@ follows a ``kill -9`` recognises what is already counted (Faust's exactly-once h
 e.g. faust-streaming #517, #323; the report does not depend on it). Changed rows go out every
 ``flush_interval`` as whole-row upserts to the compacted ``ad-report`` topic and, every
 ``store_interval`` in the background, to Cassandra (``realtime_report``, newest position wins),
-without waiting for the batch's changelog; after a partition is
-assigned, all its rows are written again, so a write lost in a crash is made good.
+without waiting for the batch's changelog; after a partition is assigned, all its rows are
+written again, so a write lost in a crash is made good.
 
 Views (Faust's web server): ``/report`` (JSON), ``/report.html`` (refreshes itself), ``/metrics``.
 """
@@ -281,8 +281,10 @@ class ReportWorker:
         Rows of a failed write are kept for a retry.
         """
         # Rows counted since the last persist go out too: the report does not wait for their
-        # changelog. That is safe because a row carries its position: after a crash the replay
-        # rebuilds the same row at the same position, and older positions never win downstream.
+        # changelog. A row carries its position: after a crash the replay rebuilds the same row
+        # at the same position, and readers keep the newest position (Cassandra's write time is
+        # the position; a reader of the topic compares it), so an older row sent meanwhile by
+        # the replay never wins.
         for part in self.partitions.values():
             for key, totals in part.changes.rows.items():
                 if totals is not None:
