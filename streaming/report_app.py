@@ -204,29 +204,20 @@ class ReportWorker:
         """Send the changelog of a partition's batch; the delivery futures."""
         changes = part.take_changes()
         stored = []
-        rows_data = self.rows_table.data
         for key, totals in changes.rows.items():
-            encoded = key.encode()
-            if totals is None:
-                rows_data.pop(encoded, None)
-            else:
-                rows_data[encoded] = totals.to_json()
-            stored.append(await self._changelog(self.rows_table, number, encoded, totals))
+            stored.append(await self._changelog(self.rows_table, number, key.encode(), totals))
             if totals is not None:
                 self.dirty[key] = self.dirty_store[key] = totals
         added = [(e, w.offset, w.window_start_ms) for e, w in changes.seen.items() if w is not None]
         groups = self.groups[number]
         if added:
             group = f"{number}:{added[0][1]}"
-            self.seen_table.data[group] = added
             stored.append(await self._changelog(self.seen_table, number, group, added))
             groups[group] = max(window for _, _, window in added)
         horizon = part.watermark.time_ms - WINDOW_MS - self.settings.dedup_horizon_ms
         for group in [g for g, newest in groups.items() if newest <= horizon]:
             del groups[group]
-            self.seen_table.data.pop(group, None)
             stored.append(await self._changelog(self.seen_table, number, group, None))
-        self.watermarks_table.data[str(number)] = part.watermark.to_json()
         stored.append(await self._changelog(self.watermarks_table, number, str(number), part.watermark))
         self.metrics.watermark.labels(str(number)).set(part.watermark.time_ms)
         self.metrics.pending.set(len(self.dirty))
@@ -234,8 +225,13 @@ class ReportWorker:
 
     @staticmethod
     async def _changelog(table: TableT[str, Any], partition: int, key: str, value: Any) -> Awaitable[Any]:
-        """Send one changelog record to ``partition``; a tombstone for None (gone after a restore too)."""
+        """Set ``key`` in the table's store and send its changelog record to ``partition``; None
+        deletes it (a tombstone: gone after a restore too)."""
         body = value if value is None or isinstance(value, list) else value.to_json()
+        if body is None:
+            table.data.pop(key, None)
+        else:
+            table.data[key] = body
         return await table.changelog_topic.send(
             key=key,
             value=body,

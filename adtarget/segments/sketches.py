@@ -107,6 +107,13 @@ def _batches(
 T = TypeVar("T")
 
 
+def _collect(found: list[dict[tuple[str, str], list[bytes]]], queries: list[tuple[int, str, Any]]) -> None:
+    """Add the sketches that each ``(request, kind, future)`` of ``queries`` returns to ``found``."""
+    for n, kind, future in queries:
+        for row in future.result():
+            found[n][(kind, _column(row, "value"))].append(_column(row, "sketch"))
+
+
 def _chunks(items: Iterable[T], size: int = 20_000) -> Iterator[list[T]]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
@@ -215,9 +222,7 @@ class SketchStore:
                             args = (kind, piece.span, piece.end, number, group)
                             query = session.execute_async(self._select_windows, args)
                             windows.append((n, kind, piece, query))
-        for n, kind, future in dailies:
-            for row in future.result():
-                found[n][(kind, _column(row, "value"))].append(_column(row, "sketch"))
+        _collect(found, dailies)
         seen: set[tuple[int, str, str, Piece]] = set()
         for n, kind, piece, future in windows:
             for row in future.result():
@@ -232,9 +237,7 @@ class SketchStore:
                     for group in _chunks(missing, VALUES_PER_QUERY):
                         bounds = (kind, group, piece.start, piece.end)
                         second.append((n, kind, session.execute_async(self._select_range, bounds)))
-        for n, kind, future in second:
-            for row in future.result():
-                found[n][(kind, _column(row, "value"))].append(_column(row, "sketch"))
+        _collect(found, second)
         return found
 
     def built(self, first: dt.date, last: dt.date) -> tuple[list[dt.date], set[Piece]]:
