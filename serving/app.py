@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
 from adtarget.profiles.config import CassandraSettings
+from adtarget.segments.sketch_cache import SketchCache
 from serving import metrics
 from serving.audiences import estimate_endpoint
 from serving.guard import Guard
@@ -211,6 +212,11 @@ def create_app(
         reconnect_interval=settings.reconnect_interval,
         on_table=metrics.observe_table,
         sequential=settings.fanout == "sequential",
+        sketch_cache=(
+            SketchCache(settings.estimate_cache_mb << 20, on_lookup=metrics.observe_estimate_cache)
+            if settings.estimate_cache_mb
+            else None
+        ),
     )
 
     @asynccontextmanager

@@ -28,12 +28,19 @@ TABLE_LATENCY = Histogram(
     "profile_table_seconds", "Cassandra read time per table", ["table"], buckets=BUCKETS
 )
 TABLE_ERRORS = Counter("profile_table_errors_total", "Cassandra read errors per table", ["table"])
+ESTIMATE_CACHE = Counter(
+    "estimate_sketch_lookups_total", "Estimate sketches looked up in the worker's cache", ["outcome"]
+)
 
 
 def observe_table(table: str, seconds: float, failed: bool) -> None:
     TABLE_LATENCY.labels(table).observe(seconds)
     if failed:
         TABLE_ERRORS.labels(table).inc()
+
+
+def observe_estimate_cache(hit: bool) -> None:
+    ESTIMATE_CACHE.labels("hit" if hit else "miss").inc()
 
 
 def exposition() -> tuple[bytes, str]:

@@ -39,6 +39,10 @@ class ServingSettings(BaseSettings):
     fanout: Literal["concurrent", "sequential"] = "concurrent"
     #: Seconds between reconnection attempts while Cassandra is unreachable.
     reconnect_interval: float = Field(default=2.0, gt=0)
+    #: Audience sketches kept in memory per worker for the estimate endpoint (MiB; 0: none).
+    #: A full sketch is ~32 KB, so 128 MiB holds ~4,000 values' windows; see
+    #: adtarget/segments/sketch_cache.py.
+    estimate_cache_mb: int = Field(default=128, ge=0)
 
     @field_validator("max_deadline_ms")
     @classmethod

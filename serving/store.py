@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.profiles.tables import PROFILE_TABLES, SELECT_ADID_BY_BID, ProfileTable
+from adtarget.segments.sketch_cache import SketchCache
 from adtarget.segments.sketches import SketchStore
 
 if TYPE_CHECKING:
@@ -88,8 +89,10 @@ class ProfileStore:
         tables: tuple[ProfileTable, ...] = PROFILE_TABLES,
         on_table: Callable[[str, float, bool], None] | None = None,
         sequential: bool = False,
+        sketch_cache: SketchCache | None = None,
     ) -> None:
         self._settings = settings
+        self._sketch_cache = sketch_cache
         self._reconnect_interval = reconnect_interval
         self.tables = tables
         self._on_table = on_table
@@ -134,7 +137,7 @@ class ProfileStore:
         if session is None:
             raise StoreUnavailable("not connected")
         if self._sketches is None:
-            self._sketches = SketchStore(session)
+            self._sketches = SketchStore(session, cache=self._sketch_cache)
         return self._sketches
 
     async def start(self) -> None:

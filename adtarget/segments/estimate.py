@@ -26,7 +26,7 @@ import datasketches
 
 from adtarget.matcher import normalize, tokens
 from adtarget.segments.query import Resolver, window
-from adtarget.segments.sketches import LG_K, SketchStore, load
+from adtarget.segments.sketches import LG_K, SketchStore, load, split_markers
 from adtarget.segments.templates import Template
 from adtarget.segments.windows import cover
 
@@ -346,7 +346,9 @@ def estimate(
     expr = expression(tmpl, values, as_of, store, resolve=resolve, notes=notes)
     unique = list(dict.fromkeys(leaves(expr)))
     first = min(leaf.first for leaf in unique)
-    built, kept = store.built(first, as_of)  # one read for the checks and the cover below
+    # One read for the checks, the cover below and the versions the store's cache keys by.
+    markers = store.markers(first, as_of)
+    built, kept = split_markers(markers)
     if as_of not in built:
         raise LookupError(f"as_of: no sketches for {as_of} (the daily sketch build has not run for it)")
     by_range: dict[tuple[dt.date, dt.date], set[tuple[str, str]]] = {}
@@ -359,7 +361,7 @@ def estimate(
     ranges = list(by_range)
     days = set(built)
     requests = [(sorted(by_range[rng]), cover(*rng, days, kept)) for rng in ranges]
-    blobs = dict(zip(ranges, store.fetch_all(requests), strict=True))
+    blobs = dict(zip(ranges, store.fetch_all(requests, markers), strict=True))
     fetched = {
         leaf: [b for value in leaf.values for b in blobs[(leaf.first, leaf.last)][(leaf.kind, value)]]
         for leaf in unique

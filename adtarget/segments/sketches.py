@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import datasketches
 
+from adtarget.segments.sketch_cache import SketchCache
 from adtarget.segments.windows import SPANS, Piece, bucket
 
 #: log2 of the sketches' nominal entries: 4,096 entries, a relative standard error of ~1.6 %.
@@ -107,11 +108,17 @@ def _batches(
 T = TypeVar("T")
 
 
-def _collect(found: list[dict[tuple[str, str], list[bytes]]], queries: list[tuple[int, str, Any]]) -> None:
-    """Add the sketches that each ``(request, kind, future)`` of ``queries`` returns to ``found``."""
-    for n, kind, future in queries:
+#: A sketch read for (request, kind, value, piece).
+_Read = dict[tuple[int, str, str, Piece], list[bytes]]
+
+
+def _collect(read: _Read, queries: Sequence[tuple[int, str, Piece | None, Any]]) -> None:
+    """Add the sketches that each ``(request, kind, piece, future)`` of ``queries`` returns to
+    ``read``, under the row's value and ``piece`` (None: the daily piece of the row's day)."""
+    for n, kind, piece, future in queries:
         for row in future.result():
-            found[n][(kind, _column(row, "value"))].append(_column(row, "sketch"))
+            of = piece or Piece(1, dt.date.fromisoformat(str(_column(row, "dt"))))
+            read.setdefault((n, kind, _column(row, "value"), of), []).append(_column(row, "sketch"))
 
 
 def _chunks(items: Iterable[T], size: int = 20_000) -> Iterator[list[T]]:
@@ -134,18 +141,27 @@ def _column(row: Any, name: str) -> Any:
     return row[name] if isinstance(row, dict) else getattr(row, name)
 
 
+def split_markers(markers: Mapping[Piece, Any]) -> tuple[list[dt.date], set[Piece]]:
+    """The days whose daily sketches are complete, and the complete window pieces, of
+    ``markers`` (:meth:`SketchStore.markers`)."""
+    return sorted(p.end for p in markers if p.span == 1), {p for p in markers if p.span > 1}
+
+
 class SketchStore:
     """The sketches in Cassandra, over a connected session of the profile keyspace."""
 
-    def __init__(self, session: Any, *, windows: bool = True) -> None:
+    def __init__(self, session: Any, *, windows: bool = True, cache: SketchCache | None = None) -> None:
         """``windows=False`` hides the window sketches: estimates read daily sketches only (the
-        way to compare both, or to rule the windows out when in doubt)."""
+        way to compare both, or to rule the windows out when in doubt). ``cache`` keeps what is
+        read for the next calls (a long-lived process's choice: see
+        :mod:`~adtarget.segments.sketch_cache`)."""
         self._session = session
         self._use_windows = windows
+        self._cache = cache
         # Many values per query: one round trip instead of one per value (a 100-keyword estimate
         # fetched its sketches in 60 ms instead of 112 ms here); the node reads the partitions.
         self._select = session.prepare(
-            "SELECT value, sketch FROM attribute_sketches WHERE kind = ? AND value IN ? AND dt IN ?"
+            "SELECT value, dt, sketch FROM attribute_sketches WHERE kind = ? AND value IN ? AND dt IN ?"
         )
         self._select_range = session.prepare(
             "SELECT value, sketch FROM attribute_sketches"
@@ -158,7 +174,7 @@ class SketchStore:
         # What is complete: span 1 for a day's daily sketches, span N for a window (one small
         # partition, so one cheap read answers both).
         self._built = session.prepare(
-            "SELECT span, dt FROM attribute_sketch_markers"
+            "SELECT span, dt, built_at FROM attribute_sketch_markers"
             " WHERE scope = ? AND span IN ? AND dt >= ? AND dt <= ?"
         )
         self._newest = session.prepare(
@@ -169,7 +185,8 @@ class SketchStore:
             " VALUES (?, ?, ?, ?, ?, ?)"
         )
         self._mark = session.prepare(
-            "INSERT INTO attribute_sketch_markers (scope, span, dt) VALUES (?, ?, ?)"
+            "INSERT INTO attribute_sketch_markers (scope, span, dt, built_at)"
+            " VALUES (?, ?, ?, toTimestamp(now()))"
         )
         self._forget = session.prepare(
             "DELETE FROM attribute_sketch_markers WHERE scope = ? AND span = ? AND dt = ?"
@@ -189,7 +206,9 @@ class SketchStore:
         return self.fetch_all([(keys, pieces)])[0]
 
     def fetch_all(
-        self, requests: Sequence[tuple[Sequence[tuple[str, str]], Sequence[Piece]]]
+        self,
+        requests: Sequence[tuple[Sequence[tuple[str, str]], Sequence[Piece]]],
+        versions: Mapping[Piece, Any] | None = None,
     ) -> list[dict[tuple[str, str], list[bytes]]]:
         """For each request ``(keys, pieces)``, the sketches of each (kind, value) in its pieces.
 
@@ -198,61 +217,93 @@ class SketchStore:
         partition (:func:`~adtarget.segments.windows.bucket`) and piece. A value without a row
         in a window piece (fewer users than its window keeps) is read from the dailies of that
         piece's days instead, in a second round, again all at once.
+
+        ``versions`` (each piece's marker time, from :meth:`markers`) lets the store's
+        :class:`~adtarget.segments.sketch_cache.SketchCache` answer what it holds for those
+        versions and keep what is read; without them, or without a cache, everything is read.
         """
-        session = self._session
+        session, cache = self._session, self._cache
         found: list[dict[tuple[str, str], list[bytes]]] = [{key: [] for key in keys} for keys, _ in requests]
-        dailies: list[tuple[int, str, Any]] = []
+        # (request, kind, value, piece) still to read, and what reading them returned.
+        needed: list[tuple[int, str, str, Piece]] = []
+        read: _Read = {}
+        dailies: list[tuple[int, str, Piece | None, Any]] = []
         windows: list[tuple[int, str, Piece, Any]] = []
-        kinds: list[dict[str, list[str]]] = []
         for n, (keys, pieces) in enumerate(requests):
-            by_kind: dict[str, list[str]] = {}
+            by_kind: dict[str, dict[str, list[Piece]]] = {}
             for kind, value in dict.fromkeys(keys):
-                by_kind.setdefault(kind, []).append(value)
-            kinds.append(by_kind)
-            days = [p.end for p in pieces if p.span == 1]
+                for piece in pieces:
+                    key = self._cache_key(kind, value, piece, versions)
+                    cached = cache.get(key) if cache is not None and key is not None else None
+                    if cached is not None:
+                        found[n][(kind, value)].extend(cached)
+                    else:
+                        needed.append((n, kind, value, piece))
+                        by_kind.setdefault(kind, {}).setdefault(value, []).append(piece)
             for kind, values in by_kind.items():
-                for group in _chunks(values, VALUES_PER_QUERY) if days else ():
-                    dailies.append((n, kind, session.execute_async(self._select, (kind, group, days))))
-                buckets: dict[int, list[str]] = {}
-                for value in values:
-                    buckets.setdefault(bucket(value), []).append(value)
-                for piece in (p for p in pieces if p.span > 1):
+                by_days: dict[tuple[dt.date, ...], list[str]] = {}
+                by_piece: dict[Piece, dict[int, list[str]]] = {}
+                for value, wanted in values.items():
+                    days = tuple(p.end for p in wanted if p.span == 1)
+                    if days:
+                        by_days.setdefault(days, []).append(value)
+                    for piece in (p for p in wanted if p.span > 1):
+                        by_piece.setdefault(piece, {}).setdefault(bucket(value), []).append(value)
+                for days, members in by_days.items():
+                    for group in _chunks(members, VALUES_PER_QUERY):
+                        query = session.execute_async(self._select, (kind, group, list(days)))
+                        dailies.append((n, kind, None, query))
+                for piece, buckets in by_piece.items():
                     for number, members in buckets.items():
                         for group in _chunks(members, WINDOW_VALUES_PER_QUERY):
                             args = (kind, piece.span, piece.end, number, group)
                             query = session.execute_async(self._select_windows, args)
                             windows.append((n, kind, piece, query))
-        _collect(found, dailies)
-        seen: set[tuple[int, str, str, Piece]] = set()
-        for n, kind, piece, future in windows:
-            for row in future.result():
-                value = _column(row, "value")
-                found[n][(kind, value)].append(_column(row, "sketch"))
-                seen.add((n, kind, value, piece))
+        _collect(read, dailies)
+        _collect(read, windows)
+        unseen: dict[tuple[int, str, Piece], list[str]] = {}
+        for n, kind, value, piece in needed:
+            if piece.span > 1 and (n, kind, value, piece) not in read:
+                unseen.setdefault((n, kind, piece), []).append(value)
         second = []
-        for n, (_, pieces) in enumerate(requests):
-            for piece in (p for p in pieces if p.span > 1):
-                for kind, values in kinds[n].items():
-                    missing = [v for v in values if (n, kind, v, piece) not in seen]
-                    for group in _chunks(missing, VALUES_PER_QUERY):
-                        bounds = (kind, group, piece.start, piece.end)
-                        second.append((n, kind, session.execute_async(self._select_range, bounds)))
-        _collect(found, second)
+        for (n, kind, piece), missing in unseen.items():
+            for group in _chunks(missing, VALUES_PER_QUERY):
+                bounds = (kind, group, piece.start, piece.end)
+                second.append((n, kind, piece, session.execute_async(self._select_range, bounds)))
+        _collect(read, second)
+        for n, kind, value, piece in needed:
+            blobs = read.get((n, kind, value, piece), [])
+            found[n][(kind, value)].extend(blobs)
+            key = self._cache_key(kind, value, piece, versions)
+            if cache is not None and key is not None:
+                cache.put(key, blobs)
         return found
+
+    def _cache_key(
+        self, kind: str, value: str, piece: Piece, versions: Mapping[Piece, Any] | None
+    ) -> tuple[str, str, Piece, Any] | None:
+        """The cache's key of a value's sketches in ``piece``; None when they may not be cached
+        (no cache, or no marker time to tell this build of the piece from another)."""
+        version = versions.get(piece) if versions is not None and self._cache is not None else None
+        return None if version is None else (kind, value, piece, version)
+
+    def markers(self, first: dt.date, last: dt.date) -> dict[Piece, Any]:
+        """The complete pieces ending in ``first..last`` (daily sketches: span 1; windows, if
+        this store uses them), each with its marker time (None if marked before times were
+        kept), in one read."""
+        spans = [1, *SPANS] if self._use_windows else [1]
+        rows = self._session.execute(self._built, (SCOPE, spans, first, last))
+        return {
+            Piece(_column(row, "span"), dt.date.fromisoformat(str(_column(row, "dt")))): (
+                _column(row, "built_at")
+            )
+            for row in rows
+        }
 
     def built(self, first: dt.date, last: dt.date) -> tuple[list[dt.date], set[Piece]]:
         """The days of ``first..last`` whose daily sketches are complete, and the complete window
         sketches ending on them (their markers), in one read."""
-        spans = [1, *SPANS] if self._use_windows else [1]
-        rows = self._session.execute(self._built, (SCOPE, spans, first, last))
-        days, kept = [], set()
-        for row in rows:
-            span, end = _column(row, "span"), dt.date.fromisoformat(str(_column(row, "dt")))
-            if span == 1:
-                days.append(end)
-            else:
-                kept.add(Piece(span, end))
-        return sorted(days), kept
+        return split_markers(self.markers(first, last))
 
     def values(self, kind: str, days: Sequence[dt.date]) -> set[str]:
         """The values of ``kind`` that have a sketch on any of ``days``."""

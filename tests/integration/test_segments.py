@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
+import datasketches
 import pyarrow as pa
 import pytest
 
@@ -24,7 +27,8 @@ from adtarget.segments.query import build
 from adtarget.segments.registry import Outcome, Registry, RegistryError, Status
 from adtarget.segments.settings import SegmentSettings
 from adtarget.segments.sizing import exact_size
-from adtarget.segments.sketches import SketchStore
+from adtarget.segments.sketch_cache import SketchCache
+from adtarget.segments.sketches import LG_K, SketchStore, load
 from adtarget.segments.staging import Staging
 from adtarget.segments.task import check
 from adtarget.segments.templates import TEMPLATES, template
@@ -38,6 +42,7 @@ pytestmark = pytest.mark.integration
 DAY1, DAY2 = audiences.DAYS
 # A day far from any real data a developer may have loaded.
 HOSTILE_DAY = dt.date(2003, 7, 9)
+CACHE_DAY = dt.date(2003, 6, 11)
 SEED = audiences.SEED
 
 #: Params per template, chosen to give non-empty audiences on this data.
@@ -196,6 +201,60 @@ def test_a_popular_value_over_a_week_is_one_window_sketch(
     result = estimate(tmpl, values, DAY2, sketch_store)
     assert result.sketches == 1
     assert round(result.estimate) == len(audiences.members(logs, "active_users", values))
+
+
+def _sketch_of(users: range) -> bytes:
+    sketch = datasketches.update_theta_sketch(LG_K)
+    for user in users:
+        sketch.update(f"cache-user-{user}")
+    return bytes(sketch.compact().serialize())
+
+
+def test_a_cached_store_answers_as_cassandra_does_and_reads_a_rebuilt_day_afresh(
+    logs: audiences.Logs, sketch_store: SketchStore, profile_session: Any
+) -> None:
+    cache = SketchCache(64 * 1024 * 1024)
+    cached = SketchStore(profile_session, cache=cache)
+    for template_id in ("search_any", "banner_click", "app_category", "demographic"):
+        tmpl = template(template_id)
+        values = validate(tmpl, {**SAMPLES[template_id], "as_of": DAY2.isoformat()})
+        plain = estimate(tmpl, values, DAY2, sketch_store).as_json() | {"seconds": 0}
+        misses = cache.stats.misses
+        assert estimate(tmpl, values, DAY2, cached).as_json() | {"seconds": 0} == plain
+        assert cache.stats.misses > misses, template_id
+        hits, misses = cache.stats.hits, cache.stats.misses
+        assert estimate(tmpl, values, DAY2, cached).as_json() | {"seconds": 0} == plain
+        assert (cache.stats.hits > hits, cache.stats.misses) == (True, misses), template_id
+
+    # A day of its own (far from the shared data): its sketch is rebuilt, and the cache follows.
+    day, key = CACHE_DAY, ("keyword", f"cache-probe-{uuid.uuid4().hex[:8]}")
+    delete = profile_session.prepare("DELETE FROM attribute_sketches WHERE kind = ? AND value = ? AND dt = ?")
+    forget_value = profile_session.prepare(
+        "DELETE FROM attribute_values WHERE kind = ? AND dt = ? AND value = ?"
+    )
+    overwrite = profile_session.prepare(
+        "INSERT INTO attribute_sketches (kind, value, dt, users, sketch) VALUES (?, ?, ?, ?, ?)"
+    )
+
+    def users() -> float:
+        (blob,) = cached.fetch_all([([key], [Piece(1, day)])], cached.markers(day, day))[0][key]
+        return float(load(blob).get_estimate())
+
+    try:
+        cached.write(day, [(*key, 3, _sketch_of(range(3)))])
+        assert users() == 3
+        time.sleep(0.01)  # marker times have millisecond precision
+        cached.write(day, [(*key, 5, _sketch_of(range(5)))])  # the day rebuilt: marked again
+        assert users() == 5
+        # The row changed behind the store's back, the marker did not: the kept copy answers,
+        # which shows that the read above came from the cache.
+        profile_session.execute(overwrite, (*key, day, 7, _sketch_of(range(7))))
+        assert users() == 5
+        assert SketchStore(profile_session).fetch([key], [Piece(1, day)])[key] != [_sketch_of(range(5))]
+    finally:
+        sketch_store.forget([Piece(1, day)])
+        profile_session.execute(delete, (*key, day))
+        profile_session.execute(forget_value, (key[0], day, key[1]))
 
 
 def test_every_template_but_the_combination_has_a_sample() -> None:
@@ -384,6 +443,12 @@ def test_combination_of_registered_segments_equals_set_algebra(
         check("segment_combination", {"any_of": [999_999]}, segment_settings)
 
 
+def _estimate_cache_hits(client: Any) -> float:
+    hit = r'^estimate_sketch_lookups_total\{outcome="hit"\} (\S+)$'
+    found = re.search(hit, client.get("/metrics").text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_estimate_endpoint_of_the_serving_app(
     logs: audiences.Logs,
     sketch_store: SketchStore,
@@ -411,6 +476,12 @@ def test_estimate_endpoint_of_the_serving_app(
             "exact",
         )
         assert body["as_of"] == DAY2.isoformat()
+        # The same question again is answered from the worker's sketch cache.
+        hits = _estimate_cache_hits(client)
+        asked = {"template": tmpl.id, "params": params}
+        again = client.post("/v1/audiences/estimate", json=asked, headers=auth)
+        assert again.json() | {"seconds": 0} == body | {"seconds": 0}
+        assert _estimate_cache_hits(client) > hits
 
         bad = client.post(
             "/v1/audiences/estimate", json={"template": tmpl.id, "params": {"app_ids": [7]}}, headers=auth
