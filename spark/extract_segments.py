@@ -143,9 +143,15 @@ def activity(spark: SparkSession, plan: planning.Plan, days_with_logs: set[str])
 def memberships(spark: SparkSession, plan: planning.Plan, step: str) -> DataFrame:
     """(segment_id, adid) of every planned segment as of the plan's day, combinations included."""
     day = plan.day.isoformat()
-    args = {"dt": day, "dt_from": plan.first_day.isoformat()}
+    args: dict[str, Any] = {"dt": day, "dt_from": plan.first_day.isoformat()}
     _view(spark, "extraction_segments", plan.segments, planning.SEGMENTS_SCHEMA)
-    spark.sql(_sql("chosen_passes"), args=args).cache().createOrReplaceTempView("extraction_chosen")
+    chosen = spark.sql(_sql("chosen_passes"), args=args).cache()
+    chosen.createOrReplaceTempView("extraction_chosen")
+    # The passes to read go in as values: Spark prunes partitions by values, not by a join with
+    # extraction_chosen, which read every pass of the window (after a few re-runs of a day, 5x
+    # the rows that count). An empty array has no element type: "-" is no pass id.
+    passes = sorted(row[0] for row in chosen.select("pass").distinct().collect())
+    args["passes"] = passes or ["-"]
     spark.sql(
         "SELECT adid, age_band, gender, region, device, os FROM adtarget.user_attributes WHERE dt = :dt",
         args={"dt": day},

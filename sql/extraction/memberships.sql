@@ -5,7 +5,7 @@ WITH signal AS (
   SELECT /*+ BROADCAST(c) */ s.segment_id, s.kind, s.adid, s.dt, s.events, s.amount, s.items
   FROM adtarget.segment_signal s
   JOIN extraction_chosen c ON c.dt = s.dt AND c.pass = s.pass AND c.segment_id = s.segment_id
-  WHERE s.dt >= :dt_from AND s.dt <= :dt
+  WHERE s.dt >= :dt_from AND s.dt <= :dt AND array_contains(:passes, s.pass)
 ), totals AS (
   SELECT segment_id, adid,
          sum(IF(kind = 'search', events, 0)) AS searches,
