@@ -59,8 +59,9 @@ class StackSettings(BaseSettings):
     spark_master: str = Field("local[2]", description="Master for the Thrift server and jobs.")
     spark_submit_java_options: str = Field(
         "",
-        description="JVM options of the driver of jobs run by adtarget.spark_submit (not Airflow's); "
-        "-XX:TieredStopAtLevel=1 starts small jobs ~20% faster (the tests set it), big ones run slower.",
+        description="JVM options of the driver of the Spark jobs (adtarget.spark_submit's and Airflow's, "
+        "as SPARK_SUBMIT_OPTS); -XX:TieredStopAtLevel=1 starts small jobs ~20-30% faster (the tests and "
+        "CI set it), big ones run slower.",
     )
     airflow_parallelism: int = Field(4, description="Airflow [core] parallelism (task slots).")
 

@@ -14,7 +14,8 @@ from tests.warehouse import query
 pytestmark = pytest.mark.integration
 
 # The segment tests' second day, generated once per session by ``audience_logs``: this test
-# re-runs the generation of every table of it and checks nothing changed.
+# checks every table of it against the generator, re-runs the generation of its search log (a
+# re-run of more tables adds Spark writes, not cases) and checks nothing changed.
 DAY = audiences.DAYS[-1]
 USERS = audiences.USERS
 SEED = audiences.SEED
@@ -32,8 +33,8 @@ def test_generated_day_is_queryable_over_hiveserver2_and_rerunnable(
     audience_logs: audiences.Logs, settings: StackSettings
 ) -> None:
     before = _fingerprint(settings)
-    out = testdata.generate(settings, start=DAY, users=USERS, seed=SEED, quiet=True)
-    assert out.count("rows") == len(synthetic.TABLES)
+    out = testdata.generate(settings, start=DAY, users=USERS, seed=SEED, tables=["search_log"], quiet=True)
+    assert out.count("rows") == 1
     expected = {
         name: sum(make(SEED, DAY, c, USERS).num_rows for c in range(synthetic.chunk_count(USERS)))
         for name, make in synthetic.TABLES.items()

@@ -86,6 +86,10 @@ def airflow_env(settings: StackSettings) -> dict[str, str]:
         "PATH": f"{s.venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
     }
     env.update(spark_env(s))
+    if s.spark_submit_java_options.strip():
+        # SparkSubmitOperator runs spark-submit itself; spark-submit puts SPARK_SUBMIT_OPTS on the
+        # driver's command line, so its jobs get the options ours get (adtarget.spark_submit).
+        env["SPARK_SUBMIT_OPTS"] = s.spark_submit_java_options.strip()
     return env
 
 

@@ -40,3 +40,11 @@ def test_airflow_uses_postgres_local_executor_and_our_folders(tmp_path: Path) ->
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(s.root / "dags")
     assert env["AIRFLOW__CORE__PARALLELISM"] == "4"
     assert env["PYSPARK_PYTHON"] == str(s.venv_bin / "python")
+
+
+def test_airflow_spark_jobs_get_the_jobs_java_options(tmp_path: Path) -> None:
+    # SparkSubmitOperator runs spark-submit itself: the options reach it as SPARK_SUBMIT_OPTS.
+    fast = StackSettings(var_dir=tmp_path, spark_submit_java_options=" -XX:TieredStopAtLevel=1 ")
+    assert airflow_env(fast)["SPARK_SUBMIT_OPTS"] == "-XX:TieredStopAtLevel=1"
+    default = StackSettings(var_dir=tmp_path, spark_submit_java_options="")
+    assert "SPARK_SUBMIT_OPTS" not in airflow_env(default)
