@@ -224,8 +224,8 @@ class SketchStore:
         """
         session, cache = self._session, self._cache
         found: list[dict[tuple[str, str], list[bytes]]] = [{key: [] for key in keys} for keys, _ in requests]
-        # (request, kind, value, piece) still to read, and what reading them returned.
-        needed: list[tuple[int, str, str, Piece]] = []
+        # (request, kind, value, piece, cache key) still to read, and what reading them returned.
+        needed: list[tuple[int, str, str, Piece, tuple[str, str, Piece, Any] | None]] = []
         read: _Read = {}
         dailies: list[tuple[int, str, Piece | None, Any]] = []
         windows: list[tuple[int, str, Piece, Any]] = []
@@ -238,7 +238,7 @@ class SketchStore:
                     if cached is not None:
                         found[n][(kind, value)].extend(cached)
                     else:
-                        needed.append((n, kind, value, piece))
+                        needed.append((n, kind, value, piece, key))
                         by_kind.setdefault(kind, {}).setdefault(value, []).append(piece)
             for kind, values in by_kind.items():
                 by_days: dict[tuple[dt.date, ...], list[str]] = {}
@@ -262,7 +262,7 @@ class SketchStore:
         _collect(read, dailies)
         _collect(read, windows)
         unseen: dict[tuple[int, str, Piece], list[str]] = {}
-        for n, kind, value, piece in needed:
+        for n, kind, value, piece, _ in needed:
             if piece.span > 1 and (n, kind, value, piece) not in read:
                 unseen.setdefault((n, kind, piece), []).append(value)
         second = []
@@ -271,10 +271,9 @@ class SketchStore:
                 bounds = (kind, group, piece.start, piece.end)
                 second.append((n, kind, piece, session.execute_async(self._select_range, bounds)))
         _collect(read, second)
-        for n, kind, value, piece in needed:
+        for n, kind, value, piece, key in needed:
             blobs = read.get((n, kind, value, piece), [])
             found[n][(kind, value)].extend(blobs)
-            key = self._cache_key(kind, value, piece, versions)
             if cache is not None and key is not None:
                 cache.put(key, blobs)
         return found

@@ -107,6 +107,10 @@ logger.thriftserver.name = org.apache.spark.sql.hive.thriftserver
 logger.thriftserver.level = info
 logger.hive.name = org.apache.hive.service
 logger.hive.level = info
+# The metastore logs a stack trace at ERROR for every exception it throws, even the one behind
+# CREATE DATABASE IF NOT EXISTS that Spark expects and drops; real ones reach Spark's own error.
+logger.hms.name = org.apache.hadoop.hive.metastore.RetryingHMSHandler
+logger.hms.level = off
 """
 
 
