@@ -46,6 +46,7 @@ from streaming.report import WINDOW_MS, Outcome, PartitionReport, Seen, Totals, 
 from streaming.report_store import ReportStore, row_json
 from streaming.report_view import render_html, report_json
 from streaming.settings import StreamingSettings
+from streaming.stall_watch import StallWatch
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,12 @@ class Metrics:
         )
         self.watermark = Gauge(
             "report_watermark_ms", "Latest event time per partition", ["partition"], registry=self.registry
+        )
+        self.stalls = Counter(
+            "report_partition_stalls",
+            "Stalled partitions resumed and read again (see streaming.stall_watch)",
+            ["partition"],
+            registry=self.registry,
         )
 
 
@@ -109,6 +116,7 @@ class ReportWorker:
         self._store_task: asyncio.Task[None] | None = None
         self._next_store = 0.0  # monotonic time of the next Cassandra write
         self.metrics = Metrics()
+        self.watch = StallWatch(settings.stall_timeout)
         self._declared = False
         # The batch being taken: records to acknowledge, partitions touched, bad records, outcomes.
         self._pending: list[EventT[bytes]] = []
@@ -157,6 +165,7 @@ class ReportWorker:
         """Count the events of one record; it is acknowledged by the next :meth:`persist`."""
         message = event.message
         part = self.partitions.get(message.partition) or self.partition(message.partition)
+        self.watch.delivered(message.partition, message.offset)
         self._touched[message.partition] = part
         self._pending.append(event)
         try:
@@ -256,6 +265,7 @@ class ReportWorker:
         The tables' own data is left to Faust, which restores it from the changelog as needed.
         """
         gone = {tp.partition for tp in revoked if tp.topic == self.settings.events_topic}
+        self.watch.forget(gone)
         for number in gone:
             part = self.partitions.pop(number, None)
             if part is None:
@@ -336,6 +346,76 @@ class ReportWorker:
             dirty.setdefault(key, totals)
 
 
+async def resume_stalled(app: faust.App, worker: ReportWorker) -> None:
+    """Resume the events partitions that :class:`StallWatch` finds stalled, and read them again.
+
+    The remedy is the one Faust applies after a rebalance, for this worker's assignment as it
+    is: stop the flow of records, resume the partitions, seek them to their committed offsets
+    (which also resets the read offsets below which Faust drops records), start the flow again.
+    The flow stops first so that no record fetched before the seek is handed over after it.
+    Every partition is read again from its committed offset, not only the stalled one; what was
+    already counted is recognised by its position.
+    """
+    consumer = cast(Any, app.consumer)  # Faust's Consumer; its TP bookkeeping is not typed
+    recovery = cast(Any, app.tables).recovery
+    watch, topic = worker.watch, worker.settings.events_topic
+    if app.rebalancing or not recovery.completed.is_set():
+        watch.hold()
+        return
+    assigned = {tp.partition: tp for tp in consumer.assignment() if tp.topic == topic}
+    watch.track(assigned)
+    if not assigned:
+        return
+    try:
+        ends = {tp.partition: end for tp, end in (await consumer.highwaters(*assigned.values())).items()}
+    except Exception as exc:  # Kafka unreachable: the consumer says so itself; look again later
+        log.warning("stall watch: no log end offsets (%s)", exc)
+        return
+    committed = {
+        tp.partition: offset
+        for tp, offset in consumer._committed_offset.items()
+        if tp.topic == topic and offset is not None
+    }
+    stalled = watch.stalled(ends, committed)
+    if not stalled:
+        return
+    for number, offset in stalled.items():
+        tp = assigned[number]
+        log.warning(
+            "partition %d stalled: no record handed over for %.0f s, the log ends at offset %d and"
+            " the report needs offset %s (Faust: %s); resuming it and reading again from the"
+            " committed offsets (remedy %d in a row)",
+            number,
+            watch.timeout,
+            ends[number],
+            offset,
+            _flow_state(consumer, tp),
+            watch.remedies(number),
+        )
+        worker.metrics.stalls.labels(str(number)).inc()
+    consumer.stop_flow()
+    try:
+        await asyncio.sleep(0.1)  # the fetcher loop hands over or drops what it holds, then waits
+        consumer.resume_partitions({assigned[number] for number in stalled})
+        await consumer.perform_seek()
+        for number in stalled:
+            tp = assigned[number]
+            if consumer._committed_offset.get(tp) is None:  # nothing (or 0) committed: from the start
+                await consumer.seek(tp, (await consumer.earliest_offsets(tp))[tp])
+    finally:
+        consumer.resume_flow()
+
+
+def _flow_state(consumer: Any, tp: TP) -> str:
+    """Where Faust keeps a partition's flow, for the log of a stall."""
+    active = consumer._active_partitions
+    return (
+        f"active={active is None or tp in active} paused={tp in consumer._paused_partitions}"
+        f" buffered={tp in consumer._buffered_partitions} read_offset={consumer._read_offset.get(tp)}"
+        f" committed={consumer._committed_offset.get(tp)} flow_active={consumer.flow_active}"
+    )
+
+
 def create_app(
     settings: StreamingSettings | None = None,
     cassandra: CassandraSettings | None = None,
@@ -388,12 +468,21 @@ def create_app(
     )
     app.report_worker = worker  # type: ignore[attr-defined]
 
+    fault = s.fault_stall_partition
+    faulted: set[int] = set()  # generations in which the fault was injected
+
     @app.agent(events)
     async def count(stream: faust.StreamT[bytes]) -> None:
         async for event in cast("faust.Stream[bytes]", stream).noack().events():
+            if fault is not None and event.message.partition == fault:
+                _inject_stall(app, worker, event.message.tp, faulted)
             worker.add(event)
             if worker.due():
                 await worker.persist()
+
+    @app.timer(min(5.0, s.stall_timeout / 3))  # type: ignore[untyped-decorator]  # not annotated
+    async def unstall() -> None:
+        await resume_stalled(app, worker)
 
     @app.timer(s.batch_wait)  # type: ignore[untyped-decorator]  # faust's timer is not annotated
     async def persist_quiet() -> None:
@@ -451,6 +540,20 @@ def create_app(
         return report_json(rows, now_ms=now_ms, minutes=minutes)
 
     return app
+
+
+def _inject_stall(app: faust.App, worker: ReportWorker, tp: TP, faulted: set[int]) -> None:
+    """The ``fault_stall_partition`` test fault: Faust stops handing over ``tp``'s records.
+
+    Injected once per consumer generation (a rebalance resets Faust's state, and with it the
+    fault) until the stall watch has resumed the partition once.
+    """
+    generation = app.consumer_generation_id
+    if generation in faulted or worker.watch.stalls.get(tp.partition):
+        return
+    faulted.add(generation)
+    cast(Any, app.consumer).pause_partitions({tp})  # as Faust does during a recovery
+    log.warning("test fault: partition %d paused", tp.partition)
 
 
 def main(argv: list[str] | None = None) -> None:

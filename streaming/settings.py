@@ -74,9 +74,21 @@ class StreamingSettings(BaseSettings):
     report_minutes: int = Field(default=15, ge=1, le=1440)
     #: Group session timeout (seconds): how soon a killed worker's partitions move on.
     session_timeout: float = Field(default=10.0, gt=0)
+    #: A partition behind its log's end that the worker was handed no record of for this long
+    #: (seconds) is resumed and read again from the next offset the report needs (see
+    #: :mod:`streaming.stall_watch`).
+    stall_timeout: float = Field(default=30.0, gt=0)
+    #: For tests only: Faust stops handing over this partition's records after the first one of
+    #: each assignment (the partition is paused in Faust's consumer), until the stall watch has
+    #: resumed it once. None (the default) in any real deployment.
+    fault_stall_partition: int | None = Field(default=None, ge=0)
     #: Faust's local state (offsets of the memory store are not kept; tables restore from Kafka).
     report_datadir: str = "var/streaming/report"
 
     def as_env(self) -> dict[str, str]:
         """These settings as the ``STREAMING_*`` variables that read back into them (for a child process)."""
-        return {f"STREAMING_{name.upper()}": str(value) for name, value in self.model_dump().items()}
+        return {
+            f"STREAMING_{name.upper()}": str(value)
+            for name, value in self.model_dump().items()
+            if value is not None  # unset reads back as None
+        }
