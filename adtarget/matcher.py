@@ -23,6 +23,12 @@ from enum import StrEnum
 
 import ahocorasick
 
+#: Lines whose segments a matcher remembers. Search logs repeat their head queries: in the
+#: benchmark's million synthetic queries 36 % are distinct, and a worker's Arrow batch of 10,000
+#: rows holds ~6,000 distinct ones. The memory is emptied when full (cheaper than an LRU's
+#: bookkeeping per line; the head queries come back within a few batches).
+MEMO_LINES = 1 << 16
+
 _TOKEN = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
 
@@ -107,7 +113,8 @@ class SegmentMatcher:
     """All rules compiled into one automaton per mode; :meth:`match` gives a line's segments.
 
     Build it once per process (it is picklable, so Spark can ship it); matching a line costs one
-    pass over the line per mode in use, plus the patterns found.
+    pass over the line per mode in use, plus the patterns found, unless the line was seen lately
+    (see :data:`MEMO_LINES`).
     """
 
     def __init__(self, rules: Iterable[SegmentRule]) -> None:
@@ -147,37 +154,70 @@ class SegmentMatcher:
         for mode, by_key in outputs.items():
             automaton = ahocorasick.Automaton()
             for key, targets in by_key.items():
-                automaton.add_word(key, (key, tuple(targets)))
+                # Most rules are "any pattern, nothing excluded": a hit makes them members, so
+                # their segment ids go into the line's set in one C call per hit instead of a
+                # Python step per rule (at 10,000 segments a hit serves ~2.4 rules; matching took
+                # 12-14 % less time at 4,000 and 10,000). The other rules are judged after the scan.
+                simple = tuple(
+                    self._rules[index].segment_id
+                    for index, _ in targets
+                    if self._rules[index].require is Require.ANY and not self._rules[index].exclude
+                )
+                judged = tuple(
+                    (index, is_exclude)
+                    for index, is_exclude in targets
+                    if self._rules[index].require is not Require.ANY or self._rules[index].exclude
+                )
+                automaton.add_word(key, (key, simple, judged))
             automaton.make_automaton()
             automata[mode] = automaton
         self._automata = automata
+        self._memo: dict[str, tuple[int, ...]] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: value for name, value in self.__dict__.items() if name != "_memo"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._memo = {}
 
     def __len__(self) -> int:
         return len(self._rules)
 
     def match(self, line: str) -> list[int]:
         """Segment ids whose rule the line satisfies, in ascending order."""
-        found: dict[int, set[str]] = {}
+        memo = self._memo
+        found = memo.get(line)
+        if found is None:
+            found = self._scan(line)
+            if len(memo) >= MEMO_LINES:
+                memo.clear()
+            memo[line] = found
+        return list(found)
+
+    def _scan(self, line: str) -> tuple[int, ...]:
+        members: set[int] = set()
+        found: dict[int, set[str]] = {}  # judged rules: index -> include keys found
         excluded: set[int] = set()
         normalized = normalize(line)  # once per line, whatever the number of modes
         for mode, automaton in self._automata.items():
             haystack = _haystack(normalized, mode)
-            for _end, (key, targets) in automaton.iter(haystack):
-                for index, is_exclude in targets:
+            for _end, (key, simple, judged) in automaton.iter(haystack):
+                if simple:
+                    members.update(simple)
+                for index, is_exclude in judged:
                     if is_exclude:
                         excluded.add(index)
                     else:
                         found.setdefault(index, set()).add(key)
-        result = []
         for index, keys in found.items():
             if index in excluded:
                 continue
             rule = self._rules[index]
             if rule.require is Require.ALL and len(keys) < self._needed[index]:
                 continue
-            result.append(rule.segment_id)
-        result.sort()
-        return result
+            members.add(rule.segment_id)
+        return tuple(sorted(members))
 
     def match_many(self, lines: Sequence[str]) -> list[list[int]]:
         """:meth:`match` for each line (the batch entry point of the Arrow/UDTF adapters)."""

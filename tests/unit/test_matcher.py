@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adtarget import matcher as matcher_module
 from adtarget.matcher import (
     MatcherError,
     MatchMode,
@@ -153,8 +154,27 @@ def test_empty_rule_and_duplicate_ids_are_refused() -> None:
 
 def test_matcher_survives_pickling() -> None:
     matcher = SegmentMatcher([SegmentRule(1, ("광고",)), SegmentRule(2, ("ad",), mode=MatchMode.SUBSTRING)])
+    assert matcher.match("광고") == [1]  # remembered: the memory is not shipped with the matcher
     clone = pickle.loads(pickle.dumps(matcher))
+    assert clone._memo == {}
     assert clone.match("광고 ads") == [1, 2]
+
+
+def test_a_remembered_line_gives_the_same_answer_and_callers_cannot_change_it() -> None:
+    matcher = SegmentMatcher([SegmentRule(1, ("nike",)), SegmentRule(2, ("shoes",))])
+    first = matcher.match("Nike shoes")
+    first.append(99)  # a caller's own list
+    assert matcher.match("Nike shoes") == [1, 2]
+    assert matcher.match("nike") == [1]
+
+
+def test_the_memory_of_lines_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matcher_module, "MEMO_LINES", 3)
+    matcher = SegmentMatcher([SegmentRule(1, ("a",))])
+    for i in range(10):
+        assert matcher.match(f"a {i}") == [1]
+        assert len(matcher._memo) <= 3
+    assert matcher.match("a 9") == [1]
 
 
 # --- property: equal to a brute-force oracle -------------------------------------------------
@@ -208,5 +228,5 @@ def _rules(draw: st.DrawFn) -> list[SegmentRule]:
 @given(rules=_rules(), lines=st.lists(_line, min_size=1, max_size=5))
 def test_matcher_equals_brute_force(rules: list[SegmentRule], lines: list[str]) -> None:
     matcher = SegmentMatcher(rules)
-    for line in lines:
+    for line in lines + lines:  # the second time from the matcher's memory
         assert matcher.match(line) == oracle(rules, line), line
