@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 
 from adtarget.stack.config import StackSettings
-from adtarget.stack.engines.spark import spark_env, write_spark_conf
+from adtarget.stack.engines.spark import spark_job_env, write_spark_conf
 
 #: The last lines of a job's standard error kept for the error raised when it fails.
 STDERR_LINES = 5_000
@@ -31,21 +31,20 @@ class SparkJobError(subprocess.CalledProcessError):
 
 def submit_argv(settings: StackSettings, script: str, args: Sequence[str]) -> list[str]:
     """The ``spark-submit`` command line of ``spark/<script>``."""
-    java_options = settings.spark_submit_java_options.strip()
     return [
         str(settings.venv_bin / "spark-submit"),
         "--master",
         settings.spark_master,
-        *(["--driver-java-options", java_options] if java_options else []),
         str(settings.root / "spark" / script),
         *args,
     ]
 
 
 def submit_env(settings: StackSettings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of ``spark-submit``: ours, the stack's Spark conf and job options, ``extra``."""
     write_spark_conf(settings)
     env = dict(os.environ)
-    env.update(spark_env(settings))
+    env.update(spark_job_env(settings))
     env.update(extra or {})
     return env
 

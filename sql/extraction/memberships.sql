@@ -1,6 +1,8 @@
 -- Members as of one day of every segment over logs: its window of signals, activity or
 -- attributes judged by its template's rule (thresholds from extraction_segments), before the
 -- demographic filters. Combinations of segments are judged afterwards (combinations.sql).
+-- Parameters: :dt_from and :dt (the window), :passes (the signal passes extraction_chosen names,
+-- as values: Spark prunes segment_signal's partitions by them, not by the join).
 WITH signal AS (
   SELECT /*+ BROADCAST(c) */ s.segment_id, s.kind, s.adid, s.dt, s.events, s.amount, s.items
   FROM adtarget.segment_signal s

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from adtarget.spark_submit import submit
 from adtarget.stack.config import StackSettings
+from adtarget.stack.engines.spark import spark_env
 
 # A megabyte on standard error (a pipe holds 64 KiB), then standard output, then the exit code.
 FAKE = """#!/bin/sh
@@ -56,3 +57,13 @@ def test_a_failed_job_raises_with_its_output_and_the_end_of_its_stderr(tmp_path:
     assert error.output == "progress 1/1\n"
     assert error.stderr.endswith("the last line\n")
     assert str(error).endswith("\n  the last line")  # shown wherever the error is printed
+
+
+def test_the_job_java_options_reach_the_driver_and_not_the_thrift_server(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, 0)
+    fake = settings.venv_bin / "spark-submit"
+    fake.write_text('#!/bin/sh\necho "opts=$SPARK_SUBMIT_OPTS"\n')
+    fast = settings.model_copy(update={"spark_submit_java_options": " -XX:TieredStopAtLevel=1 "})
+    # spark-submit puts SPARK_SUBMIT_OPTS on the driver's JVM command line.
+    assert _run(fast) == "opts=-XX:TieredStopAtLevel=1\n"
+    assert "SPARK_SUBMIT_OPTS" not in spark_env(fast)  # the long-running server keeps the full JIT

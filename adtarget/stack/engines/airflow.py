@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from adtarget.profiles.config import CassandraSettings
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engine import Engine, Launch
-from adtarget.stack.engines.spark import spark_env, write_spark_conf
+from adtarget.stack.engines.spark import spark_job_env, write_spark_conf
 from adtarget.stack.errors import StackError
 from adtarget.stack.secret_file import kept_secrets
 
@@ -85,11 +85,8 @@ def airflow_env(settings: StackSettings) -> dict[str, str]:
         # spark-submit, beeline and our own tools come from the project's venv.
         "PATH": f"{s.venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
     }
-    env.update(spark_env(s))
-    if s.spark_submit_java_options.strip():
-        # SparkSubmitOperator runs spark-submit itself; spark-submit puts SPARK_SUBMIT_OPTS on the
-        # driver's command line, so its jobs get the options ours get (adtarget.spark_submit).
-        env["SPARK_SUBMIT_OPTS"] = s.spark_submit_java_options.strip()
+    # SparkSubmitOperator runs spark-submit itself: its jobs get the environment ours get.
+    env.update(spark_job_env(s))
     return env
 
 

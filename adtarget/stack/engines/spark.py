@@ -30,6 +30,16 @@ def spark_env(settings: StackSettings) -> dict[str, str]:
     }
 
 
+def spark_job_env(settings: StackSettings) -> dict[str, str]:
+    """Environment for ``spark-submit`` of a job, ours or Airflow's: :func:`spark_env`, and the
+    job JVM options as ``SPARK_SUBMIT_OPTS``, which spark-submit puts on the driver's command
+    line (not on the Thrift server's: a long-running server wants the full JIT)."""
+    env = spark_env(settings)
+    if java_options := settings.spark_submit_java_options.strip():
+        env["SPARK_SUBMIT_OPTS"] = java_options
+    return env
+
+
 def write_spark_conf(settings: StackSettings) -> Path:
     """Write ``spark-defaults.conf`` and ``hive-site.xml``; returns the conf folder."""
     jdbc = maven.classpath(
