@@ -75,7 +75,7 @@ class StreamingSettings(BaseSettings):
     #: Group session timeout (seconds): how soon a killed worker's partitions move on.
     session_timeout: float = Field(default=10.0, gt=0)
     #: A partition behind its log's end that the worker was handed no record of for this long
-    #: (seconds) is resumed and read again from the next offset the report needs (see
+    #: (seconds) is resumed, and every partition is read again from its committed offset (see
     #: :mod:`streaming.stall_watch`).
     stall_timeout: float = Field(default=30.0, gt=0)
     #: For tests only: Faust stops handing over this partition's records after the first one of

@@ -10,9 +10,10 @@ drops records, and aiokafka's fetch position); which one went wrong there is not
 
 :class:`StallWatch` notices the symptom, whatever the cause: a partition whose log end is past
 the next offset the report needs, and that has been handed no record for ``timeout`` seconds.
-The worker then resumes the partition in Faust and seeks it to that offset, which sets every one
-of those places again. Records handed over twice are harmless: the report recognises a position
-it has already counted (:class:`streaming.report.PartitionReport`).
+The worker then resumes the partition in Faust and seeks every partition to its committed offset,
+as Faust does after a rebalance, which sets every one of those places again. Records handed over
+twice are harmless: the report recognises a position it has already counted
+(:class:`streaming.report.PartitionReport`).
 
 No Faust here: the worker feeds the watch and acts on its answers (:mod:`streaming.report_app`).
 """
@@ -32,7 +33,7 @@ class _Watched:
 
 
 class StallWatch:
-    """Which assigned partitions stalled, and the offset each must be read from again."""
+    """Which assigned partitions stalled, and the next offset the report needs of each."""
 
     def __init__(self, timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
         if timeout <= 0:
@@ -73,12 +74,12 @@ class StallWatch:
         watched.remedies = 0
 
     def stalled(self, ends: Mapping[int, int], committed: Mapping[int, int]) -> dict[int, int | None]:
-        """The stalled partitions, each with the offset to read it from again.
+        """The stalled partitions, each with the next offset the report needs (for the log).
 
         ``ends`` are the log end offsets of the watched partitions and ``committed`` the group's
         committed offsets (either may lack a partition). The offset is the one after the last
         record handed over, else the committed one; None when neither is known (nothing was
-        committed yet: read from the earliest offset). A partition is reported again after
+        committed yet). A partition is reported again after
         another ``timeout`` if it is still stalled.
         """
         now = self._clock()
