@@ -151,7 +151,9 @@ def main() -> None:
 
         warm = match_udtf.batch_matcher(warm_rules, "id", "query")
         spark.table("logs").where(F.col("id") < 20000).mapInArrow(warm, "id long, segment_id long").count()
-        batch = match_udtf.batch_matcher(rules, "id", "query")
+        # The same rules in another order: the same answers, but another fingerprint, so the
+        # workers build a new matcher instead of reusing the UDTF's, whose memory holds lines.
+        batch = match_udtf.batch_matcher(rules[::-1], "id", "query")
         matched = spark.table("logs").mapInArrow(batch, "id long, segment_id long")
         t0 = time.perf_counter()
         batch_hits = matched.count()
