@@ -17,11 +17,18 @@ WITH signal AS (
          sum(IF(kind = 'conversion', events, 0)) AS conversions,
          sum(IF(kind = 'conversion', amount, 0)) AS conversion_value,
          sum(IF(kind = 'visit', events, 0)) AS visits,
-         sum(IF(kind = 'install', events, 0)) AS installs,
-         -- items is NULL but for installs, and collect_list skips NULLs.
-         size(array_distinct(flatten(collect_list(items)))) AS apps
+         sum(IF(kind = 'install', events, 0)) AS installs
   FROM signal
   GROUP BY segment_id, adid
+), apps AS (
+  -- The distinct apps installed over the window, apart: only install signals carry items, and
+  -- a collect_list in the aggregate above made Spark sort every signal row instead of hashing.
+  SELECT /*+ BROADCAST(s) */ i.segment_id, i.adid, count(DISTINCT i.app) AS apps
+  FROM (SELECT segment_id, adid, app FROM signal LATERAL VIEW explode(items) x AS app
+        WHERE kind = 'install') i
+  JOIN extraction_segments s ON s.segment_id = i.segment_id
+  WHERE s.template = 'app_category'
+  GROUP BY i.segment_id, i.adid
 ), activity AS (
   SELECT /*+ BROADCAST(s) */ s.segment_id, u.adid, count(DISTINCT u.dt) AS active_days, max(u.dt) AS last_active
   FROM adtarget.user_activity u
@@ -42,7 +49,6 @@ WHERE CASE s.template
   WHEN 'impression_no_click' THEN t.impressions >= s.min_impressions AND t.clicks = 0
   WHEN 'creative_frequency' THEN t.impressions BETWEEN s.min_impressions AND s.max_impressions
   WHEN 'app_install' THEN t.installs > 0
-  WHEN 'app_category' THEN t.apps >= s.min_apps
   WHEN 'domain_visit' THEN t.visits >= s.min_visits
   WHEN 'path_visit' THEN t.visits > 0
   WHEN 'campaign_conversion' THEN t.conversions > 0
@@ -50,6 +56,12 @@ WHERE CASE s.template
   WHEN 'high_value' THEN t.conversions > 0 AND t.conversion_value >= s.min_total_value
   ELSE false
 END
+
+UNION ALL
+
+SELECT /*+ BROADCAST(s) */ a.segment_id, a.adid
+FROM apps a JOIN extraction_segments s ON s.segment_id = a.segment_id
+WHERE a.apps >= s.min_apps
 
 UNION ALL
 
