@@ -42,6 +42,8 @@ def test_dagbag_has_no_import_errors(settings: StackSettings) -> None:
     extraction = bag.get_dag("segment_extraction")
     assert extraction is not None
     assert type(extraction.get_task("extract")).__name__ == "SegmentExtractionOperator"
+    # A backfill's runs extract one day at a time: two days never write the same tables at once.
+    assert extraction.get_task("extract").max_active_tis_per_dag == 1
     assert extraction.get_task("publish_stats").upstream_task_ids == {"load_memberships", "build_sketches"}
     assert extraction.get_task("load_memberships").upstream_task_ids == {"extract"}
     outlets = {t.task_id: [a.uri for a in t.outlets] for t in extraction.tasks if t.outlets}
