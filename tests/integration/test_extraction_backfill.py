@@ -111,7 +111,8 @@ def _warehouse(settings: StackSettings, day: dt.date) -> tuple[list[tuple[Any, .
 def test_a_rerun_of_a_day_is_identical_and_a_new_segment_gets_catch_up_passes(backfill: Backfill) -> None:
     ex, last = backfill.ex, DAYS[-1]
     before, tables = ex.delivered(last), _warehouse(ex.settings, last)
-    # A keyword no day holds (so every member set stays as it was) and one most days do.
+    # New to the registry (a random keyword: a repeat would name an existing segment), and
+    # found in the logs (a common word), so its members show the catch-up passes were read.
     added = ex.register(
         "search_any",
         {"keywords": [f"zz{uuid.uuid4().hex}", "운동화"], "match": "substring", "days": 3},
