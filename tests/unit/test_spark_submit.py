@@ -6,7 +6,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from adtarget.spark_submit import submit
+from adtarget import class_archive
+from adtarget.spark_submit import submit, submit_env
 from adtarget.stack.config import StackSettings
 from adtarget.stack.engines.spark import spark_env
 
@@ -65,5 +66,61 @@ def test_the_job_java_options_reach_the_driver_and_not_the_thrift_server(tmp_pat
     fake.write_text('#!/bin/sh\necho "opts=$SPARK_SUBMIT_OPTS"\n')
     fast = settings.model_copy(update={"spark_submit_java_options": " -XX:TieredStopAtLevel=1 "})
     # spark-submit puts SPARK_SUBMIT_OPTS on the driver's JVM command line.
-    assert _run(fast) == "opts=-XX:TieredStopAtLevel=1\n"
+    out = _run(fast)
+    assert isinstance(out, str), out
+    assert out.startswith("opts=-XX:TieredStopAtLevel=1 ")
     assert "SPARK_SUBMIT_OPTS" not in spark_env(fast)  # the long-running server keeps the full JIT
+
+
+# A driver JVM as far as the class archive goes: it writes the file -XX:ArchiveClassesAtExit names.
+DUMPING = """#!/bin/sh
+echo "$SPARK_SUBMIT_OPTS" | tr ' ' '\\n' | grep -e '^-XX:.*Archive' >&2
+dump=$(echo "$SPARK_SUBMIT_OPTS" | tr ' ' '\\n' | sed -n 's/^-XX:ArchiveClassesAtExit=//p')
+[ -n "$dump" ] && echo "classes" > "$dump"
+echo "conf=$SPARK_CONF_DIR args=$*"
+exit {code}
+"""
+
+
+def _archives(settings: StackSettings) -> list[str]:
+    folder = settings.var_dir / "class-archives"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_the_first_job_writes_the_class_archive_and_the_next_ones_map_it(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, 0)
+    fake = settings.venv_bin / "spark-submit"
+    fake.write_text(DUMPING.format(code=0))
+    out = _run(settings)
+    assert isinstance(out, str), out
+    # The job's conf is one properties file; the conf folder on its class path is empty.
+    conf = Path(out.split("conf=")[1].split()[0])
+    assert conf.is_dir()
+    assert not any(conf.iterdir())
+    assert "--properties-file" in out
+    (archive,) = _archives(settings)
+    assert archive.startswith(class_archive.PREFIX)
+    assert archive.endswith(".jsa")
+    options = submit_env(settings)["SPARK_SUBMIT_OPTS"]
+    assert f"-XX:SharedArchiveFile={settings.var_dir / 'class-archives' / archive}" in options
+    assert "ArchiveClassesAtExit" not in options
+    # Other JVM options make another archive, which replaces the first.
+    other = settings.model_copy(update={"spark_submit_java_options": "-Xss2m"})
+    assert isinstance(_run(other), str)
+    (second,) = _archives(settings)
+    assert second != archive
+
+
+def test_a_failed_job_leaves_no_archive_and_no_dump(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, 3)
+    (settings.venv_bin / "spark-submit").write_text(DUMPING.format(code=3))
+    assert isinstance(_run(settings), subprocess.CalledProcessError)
+    assert _archives(settings) == []
+
+
+def test_the_archive_can_be_switched_off(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, 0).model_copy(update={"spark_class_archive": False})
+    (settings.venv_bin / "spark-submit").write_text(DUMPING.format(code=0))
+    assert isinstance(_run(settings), str)
+    assert _archives(settings) == []
+    assert "Archive" not in submit_env(settings)["SPARK_SUBMIT_OPTS"]

@@ -1,12 +1,15 @@
 """Spark from the pyspark package: the HiveServer2-compatible Thrift server on a shared metastore.
 
 The metastore lives in PostgreSQL, so the Thrift server and any number of ``spark-submit`` jobs
-(Airflow's SparkSubmitOperator, tests) see the same tables at once. Both read the same
-``SPARK_CONF_DIR`` written here (``spark-defaults.conf`` + ``hive-site.xml``).
+(Airflow's SparkSubmitOperator, tests) see the same tables at once. The server and Airflow's
+operator read the ``SPARK_CONF_DIR`` written here (``spark-defaults.conf`` + ``hive-site.xml``);
+:mod:`adtarget.spark_submit`'s jobs read the same settings from one properties file, so that no
+folder of files is on their class path (see :func:`job_conf_dir`).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -40,8 +43,26 @@ def spark_job_env(settings: StackSettings) -> dict[str, str]:
     return env
 
 
+def job_conf_dir(settings: StackSettings) -> Path:
+    """``SPARK_CONF_DIR`` of :mod:`adtarget.spark_submit`'s jobs: an empty folder. Spark puts that
+    folder on the driver's class path, and the JDK shares archived classes
+    (:mod:`adtarget.class_archive`) only with no non-empty folder on it."""
+    return settings.conf_dir / "spark-job-empty"
+
+
+def job_properties_file(settings: StackSettings) -> Path:
+    """The jobs' ``--properties-file``: ``spark-defaults.conf`` and ``hive-site.xml`` in one,
+    the metastore settings as ``spark.hadoop.*``."""
+    return settings.conf_dir / "spark-job.conf"
+
+
+def log4j_file(settings: StackSettings) -> Path:
+    return settings.spark_conf_dir / "log4j2.properties"
+
+
 def write_spark_conf(settings: StackSettings) -> Path:
-    """Write ``spark-defaults.conf`` and ``hive-site.xml``; returns the conf folder."""
+    """Write ``spark-defaults.conf``, ``hive-site.xml`` and the jobs' properties file from the
+    same settings; returns the conf folder."""
     jdbc = maven.classpath(
         settings, "postgres-jdbc", [f"org.postgresql:postgresql:{settings.postgres_jdbc_version}"]
     )
@@ -50,8 +71,40 @@ def write_spark_conf(settings: StackSettings) -> Path:
     tmp = settings.var_dir / "tmp"
     for sub in ("spark", "hive-scratch", "hive-local", "hive-resources", "hive-operation-logs"):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
-    jars = ":".join(str(j) for j in jdbc)
-    defaults = {
+    defaults = _spark_defaults(settings, ":".join(str(j) for j in jdbc))
+    hive = _hive_site(settings)
+    (conf / "spark-defaults.conf").write_text(_properties(defaults))
+    props = "\n".join(
+        f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>" for k, v in hive.items()
+    )
+    (conf / "hive-site.xml").write_text(
+        f'<?xml version="1.0"?>\n<configuration>\n{props}\n</configuration>\n'
+    )
+    log4j_file(settings).write_text(_LOG4J2)
+    job_conf_dir(settings).mkdir(exist_ok=True)
+    _write_if_changed(
+        job_properties_file(settings),
+        _properties({**defaults, **{f"spark.hadoop.{k}": v for k, v in hive.items()}}),
+    )
+    return conf
+
+
+def _properties(values: dict[str, str]) -> str:
+    return "".join(f"{k} {v}\n" for k, v in values.items())
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Rewritten only when it changes, through a rename: jobs starting at the same time read it."""
+    if path.is_file() and path.read_text() == text:
+        return
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    part.write_text(text)
+    part.replace(path)
+
+
+def _spark_defaults(settings: StackSettings, jars: str) -> dict[str, str]:
+    tmp = settings.var_dir / "tmp"
+    return {
         "spark.master": settings.spark_master,
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.driver.extraClassPath": jars,
@@ -71,8 +124,11 @@ def write_spark_conf(settings: StackSettings) -> Path:
         # lists the table's partitions and filters them itself, instead of failing the job.
         "spark.sql.hive.metastorePartitionPruningFallbackOnException": "true",
     }
-    (conf / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
-    hive = {
+
+
+def _hive_site(settings: StackSettings) -> dict[str, str]:
+    tmp = settings.var_dir / "tmp"
+    return {
         "javax.jdo.option.ConnectionURL": settings.metastore_jdbc_url,
         "javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
         "javax.jdo.option.ConnectionUserName": ROLE,
@@ -95,14 +151,6 @@ def write_spark_conf(settings: StackSettings) -> Path:
         "hive.server2.thrift.port": str(settings.hive_port),
         "hive.server2.enable.doAs": "false",
     }
-    props = "\n".join(
-        f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>" for k, v in hive.items()
-    )
-    (conf / "hive-site.xml").write_text(
-        f'<?xml version="1.0"?>\n<configuration>\n{props}\n</configuration>\n'
-    )
-    (conf / "log4j2.properties").write_text(_LOG4J2)
-    return conf
 
 
 _LOG4J2 = """\

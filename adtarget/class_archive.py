@@ -1,0 +1,66 @@
+"""The class-data-sharing archive of the Spark jobs' driver JVM, written by the first job.
+
+Before a job runs a line of its own, its driver loads and verifies thousands of classes from
+the ~280 jars of Spark and Hive: a third of a small job's time. The JDK can keep the classes one
+run loaded in an archive (``-XX:ArchiveClassesAtExit``) and map them into the next runs
+(``-XX:SharedArchiveFile``). :func:`adtarget.spark_submit.submit` writes the archive on the
+first job that finds none and uses it from then on.
+
+An archive fits one JDK, one list of jars and one set of JVM options; its name is a hash of
+them, so a new pyspark, JDK or option makes a new one (and the old one is deleted). A JVM that
+finds the archive unfit says so on standard error and runs without it: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from pathlib import Path
+
+from adtarget.stack.config import StackSettings
+
+PREFIX = "spark-job-"
+
+
+def archive_path(settings: StackSettings, java_options: str, conf: str) -> Path:
+    """Where the archive for these JVM options and Spark properties (the extra class path is one)
+    lives; it may not exist yet."""
+    digest = hashlib.sha256()
+    java_home = settings.java().resolve().parent.parent
+    release = java_home / "release"
+    digest.update(str(java_home).encode())
+    digest.update(release.read_bytes() if release.is_file() else b"")
+    for jar in _spark_jars(settings):
+        stat = jar.stat()
+        digest.update(f"{jar.name} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    digest.update(f"{java_options}\n{conf}\n".encode())
+    return settings.var_dir / "class-archives" / f"{PREFIX}{digest.hexdigest()[:16]}.jsa"
+
+
+def _spark_jars(settings: StackSettings) -> list[Path]:
+    """The jars of the venv's pyspark, which spark-submit puts on the driver's class path."""
+    return sorted(settings.venv_dir.glob("lib/python*/site-packages/pyspark/jars/*.jar"))
+
+
+def dump_path(archive: Path) -> Path:
+    """A file of this run's own to dump to: jobs that start together must not write one file."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    return archive.with_name(f"{archive.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+
+
+def keep(dump: Path, archive: Path) -> bool:
+    """Make a finished dump the archive (older archives are deleted); False if the JVM wrote none."""
+    if not dump.is_file() or dump.stat().st_size == 0:
+        dump.unlink(missing_ok=True)
+        return False
+    dump.replace(archive)
+    for old in archive.parent.glob(f"{PREFIX}*.jsa"):
+        if old != archive:
+            old.unlink(missing_ok=True)
+    stale = time.time() - 3600  # dumps of killed jobs (a live one takes seconds)
+    for part in archive.parent.glob(f"{PREFIX}*.part"):
+        if part.stat().st_mtime < stale:
+            part.unlink(missing_ok=True)
+    return True
