@@ -40,14 +40,19 @@ class Extraction:
         self.defs[segment.segment_id] = (template_id, raw)
         return segment.segment_id
 
-    def combine(self, rng: random.Random, pool: list[int], n: int, name: str) -> int:
-        """Register the ``n``-th random combination of four segments of ``pool``."""
+    def combine(
+        self, rng: random.Random, pool: list[int], n: int, name: str, *, any_of: list[int] | None = None
+    ) -> int:
+        """Register the ``n``-th random combination of four segments of ``pool`` (``any_of``, if
+        given, replaces its random one)."""
         picked = rng.sample(pool, 4)
         combo: dict[str, Any] = {
             "all_of": picked[:1],
             "any_of": picked[1:3] if n % 2 else [],
             "none_of": picked[3:],
         }
+        if any_of is not None:
+            combo["any_of"] = any_of
         if n % 5 == 0:
             combo["genders"] = ["F"]
         return self.register("segment_combination", combo, name)

@@ -21,14 +21,16 @@ WITH signal AS (
   FROM signal
   GROUP BY segment_id, adid
 ), apps AS (
-  -- The distinct apps installed over the window, apart: only install signals carry items, and
-  -- a collect_list in the aggregate above made Spark sort every signal row instead of hashing.
-  SELECT /*+ BROADCAST(s) */ i.segment_id, i.adid, count(DISTINCT i.app) AS apps
+  -- app_category's members: the distinct apps installed over the window, counted apart (only
+  -- install signals carry items, and a collect_list in the aggregate above made Spark sort
+  -- every signal row instead of hashing).
+  SELECT /*+ BROADCAST(s) */ i.segment_id, i.adid
   FROM (SELECT segment_id, adid, app FROM signal LATERAL VIEW explode(items) x AS app
         WHERE kind = 'install') i
   JOIN extraction_segments s ON s.segment_id = i.segment_id
   WHERE s.template = 'app_category'
-  GROUP BY i.segment_id, i.adid
+  GROUP BY i.segment_id, i.adid, s.min_apps
+  HAVING count(DISTINCT i.app) >= s.min_apps
 ), activity AS (
   SELECT /*+ BROADCAST(s) */ s.segment_id, u.adid, count(DISTINCT u.dt) AS active_days, max(u.dt) AS last_active
   FROM adtarget.user_activity u
@@ -59,9 +61,7 @@ END
 
 UNION ALL
 
-SELECT /*+ BROADCAST(s) */ a.segment_id, a.adid
-FROM apps a JOIN extraction_segments s ON s.segment_id = a.segment_id
-WHERE a.apps >= s.min_apps
+SELECT segment_id, adid FROM apps
 
 UNION ALL
 

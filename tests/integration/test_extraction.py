@@ -78,18 +78,9 @@ def daily(
     )
     combos: list[int] = []
     for n in range(COMBINATIONS):
-        pool = plain + combos  # later combinations may nest earlier ones
-        picked = rng.sample(pool, 4)
-        combo: dict[str, Any] = {
-            "all_of": picked[:1],
-            "any_of": picked[1:3] if n % 2 else [],
-            "none_of": picked[3:],
-        }
-        if n == 0:
-            combo["any_of"] = [paused]
-        if n % 5 == 0:
-            combo["genders"] = ["F"]
-        combos.append(ex.register("segment_combination", combo, f"combination-{n}"))
+        # Later combinations may nest earlier ones; the first reads the paused segment.
+        any_of = [paused] if n == 0 else None
+        combos.append(ex.combine(rng, plain + combos, n, f"combination-{n}", any_of=any_of))
     # A definition new to this warehouse, whatever earlier runs left: DAY1 needs a catch-up pass.
     fresh = ex.register("search_any", {"keywords": [f"zz{uuid.uuid4().hex}"], "days": 2}, "fresh")
     return Daily(ex, paused, expired, fresh, ex.run(DAY2))

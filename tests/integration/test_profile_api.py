@@ -253,7 +253,10 @@ def test_one_slow_table_is_reported_missing_and_the_rest_arrive(cassandra: Cassa
     assert read.missing == ["ad_counters"]
     assert read.errors == {}
     assert len(read.parts) == 11
-    assert elapsed < 0.1
+    # The answer comes at the 90 ms deadline, not when the slow table does (500 ms). The margin
+    # is the event loop's on a busy machine (CI saw 106 ms once); the over-HTTP answer under
+    # 100 ms is the stalled-Cassandra test's, and latency under load is bench/profile_api.py's.
+    assert 0.08 <= elapsed < 0.3, elapsed
 
 
 def test_a_driver_error_on_one_table_fails_only_that_table(cassandra: CassandraSettings) -> None:
