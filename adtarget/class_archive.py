@@ -1,10 +1,11 @@
 """The class-data-sharing archive of the Spark jobs' driver JVM, written by the first job.
 
 Before a job runs a line of its own, its driver loads and verifies thousands of classes from
-the ~280 jars of Spark and Hive: a third of a small job's time. The JDK can keep the classes one
-run loaded in an archive (``-XX:ArchiveClassesAtExit``) and map them into the next runs
-(``-XX:SharedArchiveFile``). :func:`adtarget.spark_submit.submit` writes the archive on the
-first job that finds none and uses it from then on.
+the ~280 jars of Spark and Hive. The JDK can keep the classes one run loaded in an archive
+(``-XX:ArchiveClassesAtExit``) and map them into the next runs (``-XX:SharedArchiveFile``).
+:func:`adtarget.spark_submit.submit` writes the archive on the first job that finds none (35-40 s
+more for that job, 170-220 MB) and uses it from then on. A no-op job (a session and one Hive
+query) took 22-25 s without it and 11-16 s with it.
 
 An archive fits one JDK, one list of jars and one set of JVM options; its name is a hash of
 them, so a new pyspark, JDK or option makes a new one (and the old one is deleted). A JVM that

@@ -66,8 +66,8 @@ class StackSettings(BaseSettings):
     spark_class_archive: bool = Field(
         True,
         description="Spark jobs run by adtarget.spark_submit map the classes their driver loads from "
-        "a class-data-sharing archive, written by the first job into var_dir (~170 MB): a no-op "
-        "job starts in about two thirds of the time.",
+        "a class-data-sharing archive, written by the first job into var_dir (170-220 MB): a no-op "
+        "job takes about 60 % of the time.",
     )
     airflow_parallelism: int = Field(4, description="Airflow [core] parallelism (task slots).")
     airflow_parse_interval: int = Field(
