@@ -2,9 +2,20 @@
 
 Each segment is a :class:`SegmentRule`: patterns (keywords, phrases, ids) to find in a line,
 how to find them (whole tokens or substrings), whether any or all must be present, and
-patterns that must be absent. :class:`SegmentMatcher` builds one automaton per matching mode
-from every rule, so a line is scanned once however many segments there are; negation and
-"all" are decided after the scan from the set of patterns found.
+patterns that must be absent. :class:`SegmentMatcher` compiles every rule into one structure
+per matching mode, so a line is scanned once however many segments there are; negation and
+"all" are decided after the scan from the set of patterns found:
+
+- substring patterns go into one Aho-Corasick automaton, searched over the line's UTF-8 bytes;
+- whole-token patterns go into a trie of tokens (a dict of token sequences and their prefixes),
+  walked from each token of the line. It is the automaton's trie over an alphabet of tokens;
+  failure links are not needed, as a match can only start at a token.
+
+Why not one character automaton for both: pyahocorasick finds a node's child by a linear scan
+of its children. With thousands of patterns the root has thousands of children (every first
+syllable of a Korean keyword), and each character of a line paid a scan of them: matching at
+10,000 segments took 3-4x its time at 100. Over UTF-8 bytes a node has at most a few dozen
+children, and a token costs one hash lookup per pattern prefix it starts.
 
 Text and patterns are normalised the same way: Unicode NFKC, then case folding, so that
 full-width and half-width forms, composed and decomposed Hangul, and upper and lower case match
@@ -20,6 +31,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import ahocorasick
 
@@ -30,7 +42,8 @@ import ahocorasick
 MEMO_LINES = 1 << 16
 
 _TOKEN = re.compile(r"\w+")
-_SPACE = re.compile(r"\s+")
+#: "No such key" in the token trie (None there means "a prefix: walk on").
+_ABSENT: Any = object()
 
 
 class MatchMode(StrEnum):
@@ -55,6 +68,8 @@ class MatcherError(ValueError):
 
 def normalize(text: str) -> str:
     """NFKC, case folding, NFKC again (folding can leave a string that is not NFKC)."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and folds its case as lower() does
+        return text.lower()
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -86,7 +101,18 @@ def _haystack(normalized: str, mode: MatchMode) -> str:
     """
     if mode is MatchMode.TOKEN:
         return " " + " ".join(_TOKEN.findall(normalized)) + " "
-    return _SPACE.sub(" ", normalized).strip()
+    return " ".join(normalized.split())  # what str.split() calls space is what regex \s is
+
+
+def _bytes(text: str) -> str:
+    """``text`` as its UTF-8 bytes, one character per byte (what the substring automaton reads).
+
+    A pattern's bytes start with the first byte of a character and end with the last byte of
+    one, and no last or middle byte of a character is the first byte of another: so the
+    pattern's bytes are found in a line's exactly where the pattern is found in the line.
+    Lone surrogates (broken input) are kept as their own bytes instead of failing.
+    """
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
 
 
 def _key(pattern: str, mode: MatchMode) -> str:
@@ -109,8 +135,13 @@ def needle(pattern: str, mode: str) -> str:
     return _key(pattern, MatchMode(mode))
 
 
+#: What a pattern found in a line contributes: the pattern's key, the segments it makes members
+#: outright, and the (rule index, is it an exclusion) pairs that are judged after the scan.
+_Output = tuple[str, tuple[int, ...], tuple[tuple[int, bool], ...]]
+
+
 class SegmentMatcher:
-    """All rules compiled into one automaton per mode; :meth:`match` gives a line's segments.
+    """All rules compiled into one structure per mode; :meth:`match` gives a line's segments.
 
     Build it once per process (it is picklable, so Spark can ship it); matching a line costs one
     pass over the line per mode in use, plus the patterns found, unless the line was seen lately
@@ -121,7 +152,6 @@ class SegmentMatcher:
         self._rules: list[SegmentRule] = []
         # For each rule: how many distinct include keys it has (all of them are needed for ALL).
         self._needed: list[int] = []
-        automata: dict[MatchMode, ahocorasick.Automaton] = {}
         # key -> list of (rule index, is_exclude); one key can serve many rules.
         outputs: dict[MatchMode, dict[str, list[tuple[int, bool]]]] = {}
         seen_ids: set[int] = set()
@@ -151,26 +181,37 @@ class SegmentMatcher:
                 if not is_exclude:
                     include_keys.add(key)
             self._needed.append(len(include_keys))
-        for mode, by_key in outputs.items():
+        # Token mode: each pattern's tokens joined by one space -> its output; each shorter
+        # prefix of a pattern -> None (walk on), unless it is a pattern itself.
+        self._phrases: dict[str, _Output | None] = {}
+        for key, targets in outputs.get(MatchMode.TOKEN, {}).items():
+            words = key.split()
+            for n in range(1, len(words)):
+                self._phrases.setdefault(" ".join(words[:n]), None)
+            self._phrases[" ".join(words)] = self._output(key, targets)
+        self._substrings: ahocorasick.Automaton | None = None
+        if MatchMode.SUBSTRING in outputs:
             automaton = ahocorasick.Automaton()
-            for key, targets in by_key.items():
-                # Most rules are "any pattern, nothing excluded": a hit makes them members, so
-                # their segment ids go into the line's set in one C call per hit instead of a
-                # Python step per rule (at 10,000 segments a hit serves ~2.4 rules; matching took
-                # 12-14 % less time at 4,000 and 10,000). The other rules are judged after the scan.
-                simple: list[int] = []
-                judged: list[tuple[int, bool]] = []
-                for index, is_exclude in targets:
-                    rule = self._rules[index]
-                    if rule.require is Require.ANY and not rule.exclude:
-                        simple.append(rule.segment_id)
-                    else:
-                        judged.append((index, is_exclude))
-                automaton.add_word(key, (key, tuple(simple), tuple(judged)))
+            for key, targets in outputs[MatchMode.SUBSTRING].items():
+                automaton.add_word(_bytes(key), self._output(key, targets))
             automaton.make_automaton()
-            automata[mode] = automaton
-        self._automata = automata
+            self._substrings = automaton
         self._memo: dict[str, tuple[int, ...]] = {}
+
+    def _output(self, key: str, targets: list[tuple[int, bool]]) -> _Output:
+        # Most rules are "any pattern, nothing excluded": a hit makes them members, so their
+        # segment ids go into the line's set in one C call per hit instead of a Python step per
+        # rule (at 10,000 segments a hit serves ~2.4 rules; matching took 12-14 % less time at
+        # 4,000 and 10,000). The other rules are judged after the scan.
+        simple: list[int] = []
+        judged: list[tuple[int, bool]] = []
+        for index, is_exclude in targets:
+            rule = self._rules[index]
+            if rule.require is Require.ANY and not rule.exclude:
+                simple.append(rule.segment_id)
+            else:
+                judged.append((index, is_exclude))
+        return key, tuple(simple), tuple(judged)
 
     def __getstate__(self) -> dict[str, object]:
         return {name: value for name, value in self.__dict__.items() if name != "_memo"}
@@ -194,20 +235,40 @@ class SegmentMatcher:
         return list(found)
 
     def _scan(self, line: str) -> tuple[int, ...]:
+        normalized = normalize(line)  # once per line, whatever the number of modes
+        hits: list[_Output] = []
+        phrases = self._phrases
+        if phrases:
+            words = _TOKEN.findall(normalized)
+            last = len(words)
+            for start, word in enumerate(words):
+                # Walk the trie from this token while the tokens so far begin some pattern.
+                run, end = word, start + 1
+                output = phrases.get(run, _ABSENT)
+                while output is not _ABSENT:
+                    if output is not None:
+                        hits.append(output)
+                    if end == last:
+                        break
+                    run = run + " " + words[end]
+                    end += 1
+                    output = phrases.get(run, _ABSENT)
+        if self._substrings is not None:
+            text = _bytes(_haystack(normalized, MatchMode.SUBSTRING))
+            hits.extend(output for _end, output in self._substrings.iter(text))
+        if not hits:
+            return ()
         members: set[int] = set()
         found: dict[int, set[str]] = {}  # judged rules: index -> include keys found
         excluded: set[int] = set()
-        normalized = normalize(line)  # once per line, whatever the number of modes
-        for mode, automaton in self._automata.items():
-            haystack = _haystack(normalized, mode)
-            for _end, (key, simple, judged) in automaton.iter(haystack):
-                if simple:
-                    members.update(simple)
-                for index, is_exclude in judged:
-                    if is_exclude:
-                        excluded.add(index)
-                    else:
-                        found.setdefault(index, set()).add(key)
+        for key, simple, judged in hits:
+            if simple:
+                members.update(simple)
+            for index, is_exclude in judged:
+                if is_exclude:
+                    excluded.add(index)
+                else:
+                    found.setdefault(index, set()).add(key)
         for index, keys in found.items():
             if index in excluded:
                 continue

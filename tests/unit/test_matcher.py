@@ -152,6 +152,13 @@ def test_empty_rule_and_duplicate_ids_are_refused() -> None:
         SegmentMatcher([SegmentRule(2, ("a",)), SegmentRule(2, ("b",))])
 
 
+def test_a_lone_surrogate_is_matched_as_a_character_of_its_own() -> None:
+    # Broken input (half of a UTF-16 pair) must neither fail the line nor match a neighbour.
+    assert _one(SegmentRule(1, ("a\ud800b",), mode=MatchMode.SUBSTRING), "xa\ud800by")
+    assert not _one(SegmentRule(1, ("\ud800",), mode=MatchMode.SUBSTRING), "\ud801 ab")
+    assert SegmentMatcher([SegmentRule(1, ("ab",))]).match("\udfff ab") == [1]
+
+
 def test_matcher_survives_pickling() -> None:
     matcher = SegmentMatcher([SegmentRule(1, ("광고",)), SegmentRule(2, ("ad",), mode=MatchMode.SUBSTRING)])
     assert matcher.match("광고") == [1]  # remembered: the memory is not shipped with the matcher
@@ -202,11 +209,23 @@ def oracle(rules: list[SegmentRule], line: str) -> list[int]:
     return sorted(out)
 
 
-# A tiny alphabet so that patterns really collide with lines; with Hangul, full-width and case.
-_ALPHABET = "abAB가나Ａ  -.,\t"
-_word = st.text(alphabet="abAB가나Ａ", min_size=1, max_size=3)
+# A tiny alphabet so that patterns really collide with lines; with Hangul, full-width and case,
+# and characters of two, three and four UTF-8 bytes that share their first bytes (가/각, é/ê,
+# 𠀀/𠀁): the substring automaton reads bytes, and must find whole characters only.
+_LETTERS = "abAB가나각Ａéê𠀀𠀁"
+_ALPHABET = _LETTERS + "  -.,\t😀"
+# Words from a small pool, so that lines made of them hold the patterns' phrases often enough
+# for a wrong phrase walk to show; and random words, for the rest.
+_POOL = ["a", "ab", "B", "가", "가나", "각", "Ａb", "é", "𠀀", "𠀁ê"]
+_word = st.one_of(st.sampled_from(_POOL), st.text(alphabet=_LETTERS, min_size=1, max_size=3))
 _pattern = st.lists(_word, min_size=1, max_size=3).map(" ".join)
-_line = st.text(alphabet=_ALPHABET, max_size=40)
+_SEPARATORS = [" ", " ", "  ", "-", ", ", "", "\t"]
+_line = st.one_of(
+    st.text(alphabet=_ALPHABET, max_size=40),
+    st.lists(st.tuples(_word, st.sampled_from(_SEPARATORS)), max_size=8).map(
+        lambda parts: "".join(word + sep for word, sep in parts)
+    ),
+)
 
 
 @st.composite
