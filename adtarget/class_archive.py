@@ -8,12 +8,16 @@ more for that job, 170-220 MB) and uses it from then on. A no-op job (a session 
 query) took 22-25 s without it and 11-16 s with it.
 
 An archive fits one JDK, one list of jars and one set of JVM options; its name is a hash of
-them, so a new pyspark, JDK or option makes a new one (and the old one is deleted). A JVM that
-finds the archive unfit says so on standard error and runs without it: slower, never wrong.
+them, so a new pyspark, JDK or option makes a new one. Two sets of options can be in use side by
+side (the tests' jobs and Airflow's on a developer's stack), so an archive is deleted only when
+no job mapped it for :data:`UNUSED_FOR`: deleting every other one made each side write its own
+again, 35-40 s, every time the other had run. A JVM that finds the archive unfit says so on
+standard error and runs without it: slower, never wrong.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -23,6 +27,8 @@ from pathlib import Path
 from adtarget.stack.config import StackSettings
 
 PREFIX = "spark-job-"
+#: Seconds without a job mapping an archive after which a new archive's writer deletes it.
+UNUSED_FOR = 2 * 24 * 3600
 
 
 def archive_path(settings: StackSettings, java_options: str, conf: str) -> Path:
@@ -51,14 +57,22 @@ def dump_path(archive: Path) -> Path:
     return archive.with_name(f"{archive.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
 
 
+def used(archive: Path) -> None:
+    """Mark ``archive`` as mapped by a job now (its modification time; the file is read-only)."""
+    with contextlib.suppress(OSError):  # a mark missed costs nothing until UNUSED_FOR has passed
+        os.utime(archive)
+
+
 def keep(dump: Path, archive: Path) -> bool:
-    """Make a finished dump the archive (older archives are deleted); False if the JVM wrote none."""
+    """Make a finished dump the archive (archives unused for :data:`UNUSED_FOR` are deleted);
+    False if the JVM wrote none."""
     if not dump.is_file() or dump.stat().st_size == 0:
         dump.unlink(missing_ok=True)
         return False
     dump.replace(archive)
+    unused = time.time() - UNUSED_FOR
     for old in archive.parent.glob(f"{PREFIX}*.jsa"):
-        if old != archive:
+        if old != archive and old.stat().st_mtime < unused:
             old.unlink(missing_ok=True)
     stale = time.time() - 3600  # dumps of killed jobs (a live one takes seconds)
     for part in archive.parent.glob(f"{PREFIX}*.part"):

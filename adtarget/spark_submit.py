@@ -99,8 +99,11 @@ def submit(
     write_spark_conf(settings)
     archive = _archive(settings)
     dump = None
-    if settings.spark_class_archive and not archive.is_file():
-        dump = class_archive.dump_path(archive)  # this job writes the archive the next ones map
+    if settings.spark_class_archive:
+        if archive.is_file():
+            class_archive.used(archive)
+        else:
+            dump = class_archive.dump_path(archive)  # this job writes the archive the next ones map
     proc = subprocess.Popen(  # noqa: S603 - our own command line
         cmd,
         env=submit_env(settings, env, dump=dump),

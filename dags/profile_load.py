@@ -8,9 +8,10 @@ grouped per user with bounded concurrency and a rate cap, and checkpoints each c
 of a run resumes where the failed try stopped, a re-run of the day leaves the tables as they were, and a
 backfill of an older day does not overwrite a newer one. Cassandra is reached through the
 ``cassandra_default`` connection (host, port, schema = keyspace). The rate cap is the DAG param
-``rate`` (rows/s, 0 = none); a manual run names its day with the param ``day`` (``force``
-loads it even if a newer day is loaded). The load waits (rescheduled, no slot held) until the
-day's user attributes are in the warehouse; one load writes at a time.
+``rate`` (rows/s, 0 = none), the checkpoint grain the param ``chunks``; a manual run names its
+day with the param ``day`` (``force`` loads it even if a newer day is loaded). The load waits
+(rescheduled, no slot held) until the day's user attributes are in the warehouse; one load
+writes at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ from adtarget.alerts import failure_mail
         "day": Param(None, type=["null", "string"], format="date", description="day to load (default: ds)"),
         "rate": Param(20_000, type="number", minimum=0, description="rows/s cap for the load, 0: none"),
         "force": Param(False, type="boolean", description="load even if a newer day is loaded"),
+        "chunks": Param(
+            16,
+            type="integer",
+            minimum=1,
+            maximum=256,
+            description="checkpointed chunks per table: a retry resumes after the last one written; "
+            "each costs a Spark task, so a small day loads faster in fewer",
+        ),
     },
     default_args={
         "retries": 2,
@@ -61,7 +70,12 @@ def profile_load() -> None:
         day = run_day(params, data_interval_start)
         rate, force = float(params.get("rate", 0)), bool(params.get("force"))
         return load_day_task(
-            day, run_id=run_id or "manual", rate=rate, force=force, tables=PROFILE_LOAD_TABLES
+            day,
+            run_id=run_id or "manual",
+            rate=rate,
+            force=force,
+            chunks=int(params.get("chunks", 16)),
+            tables=PROFILE_LOAD_TABLES,
         )
 
     day_in_warehouse() >> load()

@@ -52,12 +52,14 @@ def load_day_task(
     run_id: str,
     rate: float = 0.0,
     force: bool = False,
+    chunks: int = 16,
     tables: Sequence[str] = (),
     conn_id: str = "cassandra_default",
 ) -> dict[str, Any]:
     """Apply pending migrations, then load day ``ds``; returns the load's summary (an XCom).
 
-    ``tables`` limits the load to some profile tables (default: all). The load id is the day
+    ``tables`` limits the load to some profile tables (default: all); ``chunks`` is how many
+    checkpointed chunks each table is written in (see ``spark/load_profiles.py``). The load id is the day
     and the DAG run: a retry of the run resumes from its last checkpointed chunk, a new run of
     the day writes it all again.
     """
@@ -68,5 +70,12 @@ def load_day_task(
     # The job keys each table's checkpoints by load id and table: no table in the id.
     load_id = f"profiles-{day.isoformat()}-{run_id}"
     return load_day(
-        StackSettings(), day, cassandra=cassandra, tables=tables, load_id=load_id, rate=rate, force=force
+        StackSettings(),
+        day,
+        cassandra=cassandra,
+        tables=tables,
+        load_id=load_id,
+        chunks=chunks,
+        rate=rate,
+        force=force,
     )

@@ -39,9 +39,18 @@ def test_profile_load_run_loads_the_day_through_cassandra_default(
         api.set_paused("profile_load", False)  # its scheduled run of yesterday may run too
         with pytest.raises(AirflowApiError, match="not-a-day"):
             api.trigger("profile_load", {"day": "not-a-day", "rate": 0})  # refused by the trigger form
-        run_id = api.trigger("profile_load", {"day": DAY.isoformat(), "rate": 0, "force": True})
+        with pytest.raises(AirflowApiError, match="chunks"):
+            api.trigger("profile_load", {"day": DAY.isoformat(), "chunks": 0})
+        # Two chunks: a thousand users need no finer checkpoints, and each chunk costs a Spark
+        # task and a checkpoint per table (12 tables x 16 chunks by default).
+        conf = {"day": DAY.isoformat(), "rate": 0, "force": True, "chunks": 2}
+        run_id = api.trigger("profile_load", conf)
         state = api.wait_for_run("profile_load", run_id, timeout=900)
-    assert state == "success"
+        assert state == "success"
+        summary = api.xcom("profile_load", run_id, "load")
+    assert {t: s["chunks_written"] for t, s in summary["tables"].items()} == dict.fromkeys(
+        summary["tables"], 2
+    )
 
     with cluster(profile) as c:
         session = c.connect(profile.keyspace)

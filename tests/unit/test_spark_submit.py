@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from adtarget import class_archive
@@ -104,11 +106,22 @@ def test_the_first_job_writes_the_class_archive_and_the_next_ones_map_it(tmp_pat
     options = submit_env(settings)["SPARK_SUBMIT_OPTS"]
     assert f"-XX:SharedArchiveFile={settings.var_dir / 'class-archives' / archive}" in options
     assert "ArchiveClassesAtExit" not in options
-    # Other JVM options make another archive, which replaces the first.
+    # Other JVM options make another archive; the first, in use, stays.
     other = settings.model_copy(update={"spark_submit_java_options": "-Xss2m"})
     assert isinstance(_run(other), str)
-    (second,) = _archives(settings)
-    assert second != archive
+    assert len(_archives(settings)) == 2
+    # A job that maps an archive marks it used; one unused for UNUSED_FOR goes when another is
+    # written.
+    first = settings.var_dir / "class-archives" / archive
+    long_ago = time.time() - class_archive.UNUSED_FOR - 60
+    os.utime(first, (long_ago, long_ago))
+    assert isinstance(_run(settings), str)
+    assert first.stat().st_mtime > long_ago + 60
+    os.utime(first, (long_ago, long_ago))
+    third = settings.model_copy(update={"spark_submit_java_options": "-Xss4m"})
+    assert isinstance(_run(third), str)
+    assert archive not in _archives(settings)
+    assert len(_archives(settings)) == 2
 
 
 def test_a_failed_job_leaves_no_archive_and_no_dump(tmp_path: Path) -> None:
