@@ -72,8 +72,10 @@ def batch_matcher(
         logs.select("adid", "query").mapInArrow(batch_matcher(rules, "adid", "query"),
                                                 "adid string, segment_id bigint")
 
-    Lines cross from the JVM in Arrow batches instead of one pickled row at a time, and the
-    matcher runs over a whole batch in one call.
+    Lines cross from the JVM in Arrow batches instead of one pickled row at a time. Each batch's
+    distinct lines are matched once (search logs repeat their head queries: a batch of 10,000
+    rows holds ~6,000 distinct ones), and the rows are given their lines' segments by array
+    operations, with no Python step per row or per membership.
     """
     frozen = tuple(rules)
     SegmentMatcher(frozen)  # fail on the driver, naming the segment
@@ -82,21 +84,37 @@ def batch_matcher(
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
-        match = _matcher(digest, frozen).match
+        segments = _matcher(digest, frozen).segments
         for batch in batches:
-            keys = batch.column(key)
-            take: list[int] = []
-            found: list[int] = []
-            for i, line in enumerate(batch.column(text).to_pylist()):
-                if line is not None:
-                    hits = match(line)
-                    take.extend([i] * len(hits))
-                    found.extend(hits)
+            take, found = _expand(batch.column(text), segments)
             yield pa.RecordBatch.from_arrays(
-                [keys.take(pa.array(take, pa.int64())), pa.array(found, pa.int64())], [key, "segment_id"]
+                [batch.column(key).take(pa.array(take)), pa.array(found)], [key, "segment_id"]
             )
 
     return run
+
+
+def _expand(texts: pa.Array, segments: Callable[[str], tuple[int, ...]]) -> tuple[Any, Any]:
+    """``(rows, segment ids)``: one pair per row of ``texts`` and segment its line is in, rows in
+    order (numpy int64 arrays). Null lines are in no segment."""
+    import itertools
+
+    import numpy as np
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(texts)
+    found = [segments(line) for line in encoded.dictionary.to_pylist()]
+    counts = np.fromiter(map(len, found), np.int64, len(found))
+    flat = np.fromiter(itertools.chain.from_iterable(found), np.int64, int(counts.sum()))
+    valid = np.asarray(encoded.indices.is_valid())
+    lines = np.asarray(encoded.indices.fill_null(0), np.int64)
+    per_row = np.where(valid, counts[lines] if len(found) else 0, 0)
+    total = int(per_row.sum())
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), per_row)
+    # Row r's k-th segment is flat[start of r's line + k].
+    starts = np.repeat((np.cumsum(counts) - counts)[lines] if len(found) else lines, per_row)
+    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return rows, flat[starts + within]
 
 
 def register(spark: Any, rules: Sequence[SegmentRule], *, name: str = NAME) -> None:

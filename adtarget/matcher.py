@@ -225,6 +225,10 @@ class SegmentMatcher:
 
     def match(self, line: str) -> list[int]:
         """Segment ids whose rule the line satisfies, in ascending order."""
+        return list(self.segments(line))
+
+    def segments(self, line: str) -> tuple[int, ...]:
+        """:meth:`match` as a tuple, shared with the matcher's memory (no copy per call)."""
         memo = self._memo
         found = memo.get(line)
         if found is None:
@@ -232,7 +236,7 @@ class SegmentMatcher:
             if len(memo) >= MEMO_LINES:
                 memo.clear()
             memo[line] = found
-        return list(found)
+        return found
 
     def _scan(self, line: str) -> tuple[int, ...]:
         normalized = normalize(line)  # once per line, whatever the number of modes

@@ -30,3 +30,24 @@ def test_batches_give_one_row_per_line_and_segment() -> None:
     expected = sorted((f"u{i}", s) for i, line in enumerate(lines) if line for s in matcher.match(line))
     assert got == expected == [("u0", 1), ("u2", 2), ("u3", 3)]
     assert [b.schema.names for b in out] == [["adid", "segment_id"]] * 3
+
+
+def test_repeated_lines_nulls_and_empty_batches_give_each_row_its_segments_in_order() -> None:
+    # Lines in many segments, repeated in one batch (they are matched once per batch, then given
+    # to each of their rows), between nulls and lines in none.
+    rules = [*RULES, SegmentRule(4, ("shoes",)), SegmentRule(5, ("나이키", "nike"), mode=MatchMode.SUBSTRING)]
+    pool = ["Nike running shoes", "나이키운동화", None, "nothing", "shoes", "NIKE"]
+    lines = [pool[(i * 7 + i // 3) % len(pool)] for i in range(40)]
+    batch = pa.RecordBatch.from_pydict({"adid": [f"u{i}" for i in range(40)], "query": lines})
+    nulls = pa.RecordBatch.from_pydict({"adid": ["n0", "n1"], "query": pa.array([None, None], pa.string())})
+    empty = batch.slice(0, 0)
+    out = list(batch_matcher(rules, "adid", "query")(iter([batch, nulls, empty])))
+    got = [
+        (a, s) for b in out for a, s in zip(b["adid"].to_pylist(), b["segment_id"].to_pylist(), strict=True)
+    ]
+    matcher = SegmentMatcher(rules)
+    expected = [(f"u{i}", s) for i, line in enumerate(lines) if line for s in matcher.match(line)]
+    assert got == expected
+    assert len(got) > 40
+    assert {s for _, s in got} == {1, 2, 4, 5}
+    assert [b.num_rows for b in out[1:]] == [0, 0]
