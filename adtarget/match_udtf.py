@@ -103,17 +103,16 @@ def _expand(texts: pa.Array, segments: Callable[[str], tuple[int, ...]]) -> tupl
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(texts)
-    found = [segments(line) for line in encoded.dictionary.to_pylist()]
+    # The distinct lines' segments, then one more "line" in none, which null rows point at.
+    found = [*(segments(line) for line in encoded.dictionary.to_pylist()), ()]
     counts = np.fromiter(map(len, found), np.int64, len(found))
     flat = np.fromiter(itertools.chain.from_iterable(found), np.int64, int(counts.sum()))
-    valid = np.asarray(encoded.indices.is_valid())
-    lines = np.asarray(encoded.indices.fill_null(0), np.int64)
-    per_row = np.where(valid, counts[lines] if len(found) else 0, 0)
-    total = int(per_row.sum())
+    lines = np.asarray(encoded.indices.fill_null(len(found) - 1), np.int64)
+    per_row = counts[lines]
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), per_row)
     # Row r's k-th segment is flat[start of r's line + k].
-    starts = np.repeat((np.cumsum(counts) - counts)[lines] if len(found) else lines, per_row)
-    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    starts = np.repeat((np.cumsum(counts) - counts)[lines], per_row)
+    within = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(per_row) - per_row, per_row)
     return rows, flat[starts + within]
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from adtarget.alerts import failure_mail
+from adtarget.profiles.loader import DEFAULT_CHUNKS
 
 
 @dag(
@@ -38,7 +39,7 @@ from adtarget.alerts import failure_mail
         "rate": Param(20_000, type="number", minimum=0, description="rows/s cap for the load, 0: none"),
         "force": Param(False, type="boolean", description="load even if a newer day is loaded"),
         "chunks": Param(
-            16,
+            DEFAULT_CHUNKS,
             type="integer",
             minimum=1,
             maximum=256,
@@ -74,7 +75,7 @@ def profile_load() -> None:
             run_id=run_id or "manual",
             rate=rate,
             force=force,
-            chunks=int(params.get("chunks", 16)),
+            chunks=int(params.get("chunks", DEFAULT_CHUNKS)),
             tables=PROFILE_LOAD_TABLES,
         )
 

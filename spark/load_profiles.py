@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from adtarget import hiveql
 from adtarget.profiles.config import CassandraSettings, cluster
-from adtarget.profiles.loader import Checkpoints, LoadState
+from adtarget.profiles.loader import DEFAULT_CHUNKS, Checkpoints, LoadState
 from adtarget.profiles.partition_writer import TableLoad, partition_key, write_partition
 from adtarget.profiles.tables import PROFILE_TABLES
 
@@ -38,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--day", type=dt.date.fromisoformat, required=True, help="the day, YYYY-MM-DD")
     parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=TABLES, metavar="TABLE")
     parser.add_argument("--load-id", help="checkpoint name (default: profiles-<day>); reuse it to resume")
-    parser.add_argument("--chunks", type=int, default=16, help="partitions, each a checkpointed chunk")
+    parser.add_argument(
+        "--chunks", type=int, default=DEFAULT_CHUNKS, help="partitions, each a checkpointed chunk"
+    )
     parser.add_argument("--concurrency", type=int, default=64, help="writes in flight per task")
     parser.add_argument("--rate", type=float, default=0.0, help="rows/s for the whole load (0: no limit)")
     parser.add_argument("--force", action="store_true", help="load even if a newer day is loaded")

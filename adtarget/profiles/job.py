@@ -9,6 +9,7 @@ from typing import Any
 
 from adtarget import spark_submit
 from adtarget.profiles.config import CassandraSettings, settings_env
+from adtarget.profiles.loader import DEFAULT_CHUNKS
 from adtarget.stack.config import StackSettings
 
 
@@ -19,7 +20,7 @@ def load_day(
     cassandra: CassandraSettings,
     tables: Sequence[str] = (),
     load_id: str | None = None,
-    chunks: int = 16,
+    chunks: int = DEFAULT_CHUNKS,
     rate: float = 0.0,
     restart: bool = False,
     force: bool = False,

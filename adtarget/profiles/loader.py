@@ -74,6 +74,11 @@ def diff_memberships(
         yield MembershipChange(adid, {s: versions.get(s, 1) for s in sorted(set(current.get(adid, ())))})
 
 
+#: Chunks per table of a load when the caller names none: each is a Spark task and a checkpoint,
+#: and a retry resumes after the last one written.
+DEFAULT_CHUNKS = 16
+
+
 def chunk_of(key: str, chunks: int) -> int:
     """The chunk a user key belongs to: stable across runs, processes and machines."""
     return zlib.crc32(key.encode()) % chunks

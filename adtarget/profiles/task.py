@@ -10,6 +10,7 @@ from adtarget.hiveql import hive_cursor
 from adtarget.profiles import migrations
 from adtarget.profiles.config import cluster, settings_from_connection
 from adtarget.profiles.job import load_day
+from adtarget.profiles.loader import DEFAULT_CHUNKS
 from adtarget.profiles.tables import PROFILE_TABLES
 from adtarget.stack.config import StackSettings
 
@@ -52,16 +53,16 @@ def load_day_task(
     run_id: str,
     rate: float = 0.0,
     force: bool = False,
-    chunks: int = 16,
+    chunks: int = DEFAULT_CHUNKS,
     tables: Sequence[str] = (),
     conn_id: str = "cassandra_default",
 ) -> dict[str, Any]:
     """Apply pending migrations, then load day ``ds``; returns the load's summary (an XCom).
 
     ``tables`` limits the load to some profile tables (default: all); ``chunks`` is how many
-    checkpointed chunks each table is written in (see ``spark/load_profiles.py``). The load id is the day
-    and the DAG run: a retry of the run resumes from its last checkpointed chunk, a new run of
-    the day writes it all again.
+    checkpointed chunks each table is written in (see ``spark/load_profiles.py``). The load id
+    is the day and the DAG run: a retry of the run resumes from its last checkpointed chunk, a
+    new run of the day writes it all again.
     """
     day = parse_day(ds)
     cassandra = settings_from_connection(conn_id)

@@ -31,8 +31,9 @@ share.coordinator.state.topic.min.isr=1
 # Consumers in tests and restarts join at once instead of waiting 3 s for peers.
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
-# The controller writes a no-op record to the metadata log when idle (default every 500 ms);
-# one node has no follower to keep in step: every 5 s does (idle broker: ~9 % -> ~5 % of a core).
+# An idle active controller writes a no-op record to the metadata log (default every 500 ms) so
+# that brokers and other controllers see it alive; on one node every 5 s does (idle: ~9 % -> ~5 %
+# of a core).
 metadata.max.idle.interval.ms=5000
 """
 
