@@ -72,8 +72,10 @@ def keep(dump: Path, archive: Path) -> bool:
     dump.replace(archive)
     unused = time.time() - UNUSED_FOR
     for old in archive.parent.glob(f"{PREFIX}*.jsa"):
-        if old != archive and old.stat().st_mtime < unused:
-            old.unlink(missing_ok=True)
+        # Another job keeping its dump may delete the same file between the listing and here.
+        with contextlib.suppress(FileNotFoundError):
+            if old != archive and old.stat().st_mtime < unused:
+                old.unlink()
     stale = time.time() - 3600  # dumps of killed jobs (a live one takes seconds)
     for part in archive.parent.glob(f"{PREFIX}*.part"):
         if part.stat().st_mtime < stale:
