@@ -14,8 +14,8 @@ per matching mode, so a line is scanned once however many segments there are; ne
 Why not one character automaton for both: pyahocorasick finds a node's child by a linear scan
 of its children. With thousands of patterns the root has thousands of children (every first
 syllable of a Korean keyword), and each character of a line paid a scan of them: the benchmark's
-bare matcher took 2.4x as long at 10,000 segments as at 100; now 1.8-1.9x, and its time is
-1.1-1.2x shorter at 100 segments and 1.4-1.7x shorter from 1,000 up (runs of other days).
+bare matcher took 2.4x as long at 10,000 segments as at 100; over bytes and tokens its time
+was 1.1-1.2x shorter at 100 segments and 1.4-1.7x shorter from 1,000 up (runs of 2026-11-30).
 Over UTF-8 bytes a node has at most a few dozen children, and a token costs one hash lookup per
 pattern prefix it starts.
 
@@ -33,7 +33,6 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import ahocorasick
 
@@ -44,8 +43,11 @@ import ahocorasick
 MEMO_LINES = 1 << 16
 
 _TOKEN = re.compile(r"\w+")
-#: "No such key" in the token trie (None there means "a prefix: walk on").
-_ABSENT: Any = object()
+#: In the token trie: a prefix of patterns, not one itself (walk on); not in the trie at all.
+_PREFIX = -1
+_ABSENT = -2
+#: A matcher's memories of lines, which are not pickled with it.
+_MEMOS = ("_memo", "_hit_memo")
 
 
 class MatchMode(StrEnum):
@@ -137,25 +139,33 @@ def needle(pattern: str, mode: str) -> str:
     return _key(pattern, MatchMode(mode))
 
 
-#: What a pattern found in a line contributes: the pattern's key, the segments it makes members
-#: outright, and the (rule index, is it an exclusion) pairs that are judged after the scan.
-_Output = tuple[str, tuple[int, ...], tuple[tuple[int, bool], ...]]
-
-
 class SegmentMatcher:
     """All rules compiled into one structure per mode; :meth:`match` gives a line's segments.
 
     Build it once per process (it is picklable, so Spark can ship it); matching a line costs one
     pass over the line per mode in use, plus the patterns found, unless the line was seen lately
     (see :data:`MEMO_LINES`).
+
+    Matching has two steps, public for the batch adapter: :meth:`hits` finds the patterns of a
+    line (numbered in :attr:`pattern_segments`), :meth:`members` turns found patterns into
+    segments. Most rules are "any pattern, nothing excluded": a found pattern makes them members
+    outright, and :attr:`pattern_segments` lists them per pattern, so a batch can expand many
+    lines' patterns into segments with array operations. The other rules are judged from the
+    set of patterns found (:attr:`judged_patterns`, :meth:`judged_members`).
     """
 
     def __init__(self, rules: Iterable[SegmentRule]) -> None:
         self._rules: list[SegmentRule] = []
-        # For each rule: how many distinct include keys it has (all of them are needed for ALL).
+        # For each rule: how many distinct include patterns it has (all are needed for ALL).
         self._needed: list[int] = []
-        # key -> list of (rule index, is_exclude); one key can serve many rules.
-        outputs: dict[MatchMode, dict[str, list[tuple[int, bool]]]] = {}
+        # Per mode, key -> pattern number (per mode: string keys, no tuple built per pattern).
+        ids: dict[MatchMode, dict[str, int]] = {mode: {} for mode in MatchMode}
+        keys: list[tuple[MatchMode, str]] = []
+        simple: list[list[int]] = []  # pattern -> segment ids it makes members outright
+        judged: list[list[tuple[int, bool]]] = []  # pattern -> (rule index, is it an exclusion)
+        # Segments share keywords: each distinct pattern is normalised once (the benchmark's
+        # 10,000 segments have 100,000 patterns, 58,643 of them distinct).
+        shaped: dict[MatchMode, dict[str, str]] = {mode: {} for mode in MatchMode}
         seen_ids: set[int] = set()
         for rule in rules:
             if rule.segment_id in seen_ids:
@@ -165,65 +175,78 @@ class SegmentMatcher:
                 raise MatcherError(f"segment {rule.segment_id}: patterns is empty; give at least one")
             index = len(self._rules)
             self._rules.append(rule)
-            by_key = outputs.setdefault(rule.mode, {})
-            include_keys = set()
+            plain = rule.require is Require.ANY and not rule.exclude
+            include: set[int] = set()
+            shaped_here, ids_here = shaped[rule.mode], ids[rule.mode]
             for pattern, is_exclude in [(p, False) for p in rule.patterns] + [
                 (p, True) for p in rule.exclude
             ]:
-                key = _key(pattern, rule.mode)
-                if not key.strip():
-                    raise MatcherError(
-                        f"segment {rule.segment_id}: pattern {pattern!r} has nothing to match "
-                        f"in {rule.mode.value} mode (no letters or digits)"
-                    )
-                entry = (index, is_exclude)
-                targets = by_key.setdefault(key, [])
-                if entry not in targets:
-                    targets.append(entry)
-                if not is_exclude:
-                    include_keys.add(key)
-            self._needed.append(len(include_keys))
-        # Token mode: each pattern's tokens joined by one space -> its output; each shorter
-        # prefix of a pattern -> None (walk on), unless it is a pattern itself.
-        self._phrases: dict[str, _Output | None] = {}
-        for key, targets in outputs.get(MatchMode.TOKEN, {}).items():
-            words = key.split()
-            for n in range(1, len(words)):
-                self._phrases.setdefault(" ".join(words[:n]), None)
-            self._phrases[" ".join(words)] = self._output(key, targets)
+                key = shaped_here.get(pattern)
+                if key is None:
+                    key = _key(pattern, rule.mode)
+                    if not key.strip():
+                        raise MatcherError(
+                            f"segment {rule.segment_id}: pattern {pattern!r} has nothing to match "
+                            f"in {rule.mode.value} mode (no letters or digits)"
+                        )
+                    shaped_here[pattern] = key
+                number = ids_here.get(key)
+                if number is None:
+                    number = ids_here[key] = len(keys)
+                    keys.append((rule.mode, key))
+                    simple.append([])
+                    judged.append([])
+                if plain:
+                    targets = simple[number]
+                    # A rule's patterns are added one after another: a repeat is the last entry.
+                    if not targets or targets[-1] != rule.segment_id:
+                        targets.append(rule.segment_id)
+                else:
+                    entry = (index, is_exclude)
+                    if entry not in judged[number]:
+                        judged[number].append(entry)
+                    if not is_exclude:
+                        include.add(number)
+            self._needed.append(len(include))
+        #: Per pattern number: the segments it makes members outright, ascending.
+        self.pattern_segments: list[tuple[int, ...]] = [tuple(sorted(t)) for t in simple]
+        self._judged: list[tuple[tuple[int, bool], ...]] = [tuple(j) for j in judged]
+        #: Per pattern number: whether rules are judged after the scan when it is found.
+        self.judged_patterns: list[bool] = [bool(j) for j in judged]
+        # Token mode: each pattern's tokens joined by one space -> its number; each shorter
+        # prefix of a pattern -> _PREFIX (walk on), unless it is a pattern itself.
+        self._phrases: dict[str, int] = {}
+        automaton = ahocorasick.Automaton()
+        for number, (mode, key) in enumerate(keys):
+            if mode is MatchMode.TOKEN:
+                words = key.split()
+                for n in range(1, len(words)):
+                    self._phrases.setdefault(" ".join(words[:n]), _PREFIX)
+                self._phrases[" ".join(words)] = number
+            else:
+                automaton.add_word(_bytes(key), number)
         self._substrings: ahocorasick.Automaton | None = None
-        if MatchMode.SUBSTRING in outputs:
-            automaton = ahocorasick.Automaton()
-            for key, targets in outputs[MatchMode.SUBSTRING].items():
-                automaton.add_word(_bytes(key), self._output(key, targets))
+        if len(automaton):
             automaton.make_automaton()
             self._substrings = automaton
         self._memo: dict[str, tuple[int, ...]] = {}
-
-    def _output(self, key: str, targets: list[tuple[int, bool]]) -> _Output:
-        # Most rules are "any pattern, nothing excluded": a hit makes them members, so their
-        # segment ids go into the line's set in one C call per hit instead of a Python step per
-        # rule (at 10,000 segments a hit serves ~2.4 rules; matching took 12-14 % less time at
-        # 4,000 and 10,000). The other rules are judged after the scan.
-        simple: list[int] = []
-        judged: list[tuple[int, bool]] = []
-        for index, is_exclude in targets:
-            rule = self._rules[index]
-            if rule.require is Require.ANY and not rule.exclude:
-                simple.append(rule.segment_id)
-            else:
-                judged.append((index, is_exclude))
-        return key, tuple(simple), tuple(judged)
+        self._hit_memo: dict[str, tuple[int, ...]] = {}
 
     def __getstate__(self) -> dict[str, object]:
-        return {name: value for name, value in self.__dict__.items() if name != "_memo"}
+        return {name: value for name, value in self.__dict__.items() if name not in _MEMOS}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._memo = {}
+        self._hit_memo = {}
 
     def __len__(self) -> int:
         return len(self._rules)
+
+    @property
+    def rules(self) -> tuple[SegmentRule, ...]:
+        """The rules, in the order given."""
+        return tuple(self._rules)
 
     def match(self, line: str) -> list[int]:
         """Segment ids whose rule the line satisfies, in ascending order."""
@@ -234,15 +257,27 @@ class SegmentMatcher:
         memo = self._memo
         found = memo.get(line)
         if found is None:
-            found = self._scan(line)
+            found = self.members(self._find(line))
             if len(memo) >= MEMO_LINES:
                 memo.clear()
             memo[line] = found
         return found
 
-    def _scan(self, line: str) -> tuple[int, ...]:
+    def hits(self, line: str) -> tuple[int, ...]:
+        """The numbers of the patterns found in ``line``, once per time found, in no set order
+        (remembered as :meth:`segments` is)."""
+        memo = self._hit_memo
+        found = memo.get(line)
+        if found is None:
+            found = tuple(self._find(line))
+            if len(memo) >= MEMO_LINES:
+                memo.clear()
+            memo[line] = found
+        return found
+
+    def _find(self, line: str) -> list[int]:
         normalized = normalize(line)  # once per line, whatever the number of modes
-        hits: list[_Output] = []
+        hits: list[int] = []
         phrases = self._phrases
         if phrases:
             words = _TOKEN.findall(normalized)
@@ -250,39 +285,56 @@ class SegmentMatcher:
             for start, word in enumerate(words):
                 # Walk the trie from this token while the tokens so far begin some pattern.
                 run, end = word, start + 1
-                output = phrases.get(run, _ABSENT)
-                while output is not _ABSENT:
-                    if output is not None:
-                        hits.append(output)
+                number = phrases.get(run, _ABSENT)
+                while number != _ABSENT:
+                    if number >= 0:
+                        hits.append(number)
                     if end == last:
                         break
                     run = run + " " + words[end]
                     end += 1
-                    output = phrases.get(run, _ABSENT)
+                    number = phrases.get(run, _ABSENT)
         if self._substrings is not None:
-            text = _bytes(_haystack(normalized, MatchMode.SUBSTRING))
-            hits.extend(output for _end, output in self._substrings.iter(text))
+            text = " ".join(normalized.split())  # _haystack's substring shape, inlined: per line
+            if not text.isascii():
+                text = _bytes(text)
+            hits += [number for _end, number in self._substrings.iter(text)]
+        return hits
+
+    def members(self, hits: Sequence[int]) -> tuple[int, ...]:
+        """The segments (ascending) of a line in which the patterns ``hits`` were found."""
         if not hits:
             return ()
+        simple, judged = self.pattern_segments, self._judged
+        if len(hits) == 1 and not judged[hits[0]]:
+            return simple[hits[0]]  # one pattern, no rule to judge: no set to build
         members: set[int] = set()
-        found: dict[int, set[str]] = {}  # judged rules: index -> include keys found
+        for number in hits:
+            members.update(simple[number])
+        if any(judged[number] for number in hits):
+            members.update(self.judged_members(hits))
+        return tuple(sorted(members))
+
+    def judged_members(self, hits: Sequence[int]) -> set[int]:
+        """The segments of the rules judged after the scan (all patterns needed, or exclusions)
+        that a line with the patterns ``hits`` satisfies."""
+        found: dict[int, set[int]] = {}  # rule index -> include patterns found
         excluded: set[int] = set()
-        for key, simple, judged in hits:
-            if simple:
-                members.update(simple)
-            for index, is_exclude in judged:
+        for number in hits:
+            for index, is_exclude in self._judged[number]:
                 if is_exclude:
                     excluded.add(index)
                 else:
-                    found.setdefault(index, set()).add(key)
-        for index, keys in found.items():
+                    found.setdefault(index, set()).add(number)
+        members: set[int] = set()
+        for index, numbers in found.items():
             if index in excluded:
                 continue
             rule = self._rules[index]
-            if rule.require is Require.ALL and len(keys) < self._needed[index]:
+            if rule.require is Require.ALL and len(numbers) < self._needed[index]:
                 continue
             members.add(rule.segment_id)
-        return tuple(sorted(members))
+        return members
 
     def match_many(self, lines: Sequence[str]) -> list[list[int]]:
         """:meth:`match` for each line (the batch entry point of the Arrow/UDTF adapters)."""

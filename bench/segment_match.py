@@ -11,6 +11,9 @@ a fifth of the segments in substring mode), over synthetic search queries:
     on a sample of the lines (it is ~1,000x slower) and reported as rows/s;
 (d) the bare matcher on one Python thread, outside Spark: the ceiling per core.
 
+Each path but (c) is measured ``--repeat`` times (3 by default) and reported by its median, with
+every sample: this machine is shared, and one sample can be off by half.
+
 Writes bench/results/segment_match.json. Run: ``make bench`` or
 ``var/venv/bin/python bench/segment_match.py [--rows 1000000] [--segments 100 1000 4000 10000]``.
 """
@@ -21,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +84,23 @@ def bare(lines: list[str], rules: list[SegmentRule]) -> tuple[float, int]:
     return time.perf_counter() - t0, hits
 
 
+def rotated(rules: list[SegmentRule], k: int) -> list[SegmentRule]:
+    """The same rules in another order: the same answers, but another fingerprint, so that the
+    workers build a new matcher (within the measured time) with nothing in its memory of lines."""
+    return rules[k:] + rules[:k]
+
+
+def summary(samples: list[float], rows: int, **extra: Any) -> dict[str, Any]:
+    """A path's figures: the median of its samples, and the samples."""
+    seconds = statistics.median(samples)
+    return {
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        **extra,
+        "samples": [round(x, 2) for x in samples],
+    }
+
+
 def timed(spark: Any, sql: str) -> tuple[float, int]:
     t0 = time.perf_counter()
     count = int(spark.sql(sql).collect()[0][0])
@@ -94,6 +115,7 @@ def main() -> None:
     parser.add_argument("--segments", type=int, nargs="+", default=[100, 1_000, 4_000, 10_000])
     parser.add_argument("--rlike-rows", type=int, default=5_000, help="lines for the RLIKE peer")
     parser.add_argument("--rlike-max-segments", type=int, default=1_000, help="skip RLIKE above this")
+    parser.add_argument("--repeat", type=int, default=3, help="samples per path (the median is reported)")
     args = parser.parse_args()
 
     settings = StackSettings()
@@ -124,13 +146,12 @@ def main() -> None:
         print(f"{n:,} segments")
         run: dict[str, Any] = {"segments": n, "rows": args.rows}
 
-        seconds, hits = bare(lines, rules)
-        run["bare_matcher"] = {
-            "seconds": round(seconds, 2),
-            "rows_per_s": round(args.rows / seconds),
-            "hits": hits,
-        }
-        print(f"  (d) bare matcher, 1 thread: {args.rows / seconds:,.0f} rows/s")
+        samples = []
+        for _ in range(args.repeat):
+            seconds, hits = bare(lines, rules)
+            samples.append(seconds)
+        run["bare_matcher"] = summary(samples, args.rows, hits=hits)
+        print(f"  (d) bare matcher, 1 thread: {run['bare_matcher']['rows_per_s']:,} rows/s")
 
         # Each Spark path is warmed up first (JVM code, Python workers) on 20,000 lines with a
         # matcher of its own: the measured matcher is built in the workers during the measured
@@ -138,34 +159,33 @@ def main() -> None:
         warm_rules = [*rules, SegmentRule(n + 1, ("warm-up only",))]
         match_udtf.register(spark, warm_rules)
         timed(spark, "SELECT count(*) FROM logs l, LATERAL match_segments(l.query) m WHERE l.id < 20000")
-        match_udtf.register(spark, rules)
-        seconds, udtf_hits = timed(spark, "SELECT count(*) FROM logs l, LATERAL match_segments(l.query) m")
-        run["udtf"] = {
-            "seconds": round(seconds, 2),
-            "rows_per_s": round(args.rows / seconds),
-            "hits": udtf_hits,
-        }
-        print(f"  (a) UDTF via LATERAL, local[{cores}]: {args.rows / seconds:,.0f} rows/s")
-        if udtf_hits != hits:
-            raise SystemExit(f"the UDTF found {udtf_hits} memberships, the bare matcher {hits}")
+        samples = []
+        for k in range(args.repeat):
+            match_udtf.register(spark, rotated(rules, k))
+            seconds, udtf_hits = timed(
+                spark, "SELECT count(*) FROM logs l, LATERAL match_segments(l.query) m"
+            )
+            samples.append(seconds)
+            if udtf_hits != hits:
+                raise SystemExit(f"the UDTF found {udtf_hits} memberships, the bare matcher {hits}")
+        run["udtf"] = summary(samples, args.rows, hits=udtf_hits)
+        print(f"  (a) UDTF via LATERAL, local[{cores}]: {run['udtf']['rows_per_s']:,} rows/s")
 
         warm = match_udtf.batch_matcher(warm_rules, "id", "query")
         spark.table("logs").where(F.col("id") < 20000).mapInArrow(warm, "id long, segment_id long").count()
-        # The same rules in another order: the same answers, but another fingerprint, so the
-        # workers build a new matcher instead of reusing the UDTF's, whose memory holds lines.
-        batch = match_udtf.batch_matcher(rules[::-1], "id", "query")
-        matched = spark.table("logs").mapInArrow(batch, "id long, segment_id long")
-        t0 = time.perf_counter()
-        batch_hits = matched.count()
-        seconds = time.perf_counter() - t0
-        run["arrow_batch"] = {
-            "seconds": round(seconds, 2),
-            "rows_per_s": round(args.rows / seconds),
-            "hits": batch_hits,
-        }
-        print(f"  (a') Arrow batch path (mapInArrow), local[{cores}]: {args.rows / seconds:,.0f} rows/s")
-        if batch_hits != hits:
-            raise SystemExit(f"the batch path found {batch_hits} memberships, the bare matcher {hits}")
+        samples = []
+        for k in range(args.repeat):
+            # Reversed, then rotated: orders the UDTF did not use, so no worker reuses its matcher.
+            batch = match_udtf.batch_matcher(rotated(rules[::-1], k), "id", "query")
+            matched = spark.table("logs").mapInArrow(batch, "id long, segment_id long")
+            t0 = time.perf_counter()
+            batch_hits = matched.count()
+            samples.append(time.perf_counter() - t0)
+            if batch_hits != hits:
+                raise SystemExit(f"the batch path found {batch_hits} memberships, the bare matcher {hits}")
+        run["arrow_batch"] = summary(samples, args.rows, hits=batch_hits)
+        rate = run["arrow_batch"]["rows_per_s"]
+        print(f"  (a') Arrow batch path (mapInArrow), local[{cores}]: {rate:,} rows/s")
 
         single = [
             (r.segment_id, t)
@@ -182,9 +202,10 @@ def main() -> None:
             "JOIN seg_tokens s ON l.token = s.token)"
         )
         timed(spark, join_sql.format(where=" WHERE id < 20000"))  # warm, as the others
-        seconds, _ = timed(spark, join_sql.format(where=""))
-        run["sql_token_join"] = {"seconds": round(seconds, 2), "rows_per_s": round(args.rows / seconds)}
-        print(f"  (b) SQL token split + join (single words only): {args.rows / seconds:,.0f} rows/s")
+        samples = [timed(spark, join_sql.format(where=""))[0] for _ in range(args.repeat)]
+        run["sql_token_join"] = summary(samples, args.rows)
+        rate = run["sql_token_join"]["rows_per_s"]
+        print(f"  (b) SQL token split + join (single words only): {rate:,} rows/s")
 
         if n <= args.rlike_max_segments:
             regexes = [

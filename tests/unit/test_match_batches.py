@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from adtarget import match_udtf
 from adtarget.match_udtf import batch_matcher
 from adtarget.matcher import MatchMode, SegmentMatcher, SegmentRule
+from tests.unit import rule_cases
 
 RULES = [
     SegmentRule(1, ("nike", "running shoes")),
@@ -51,3 +55,48 @@ def test_repeated_lines_nulls_and_empty_batches_give_each_row_its_segments_in_or
     assert len(got) > 40
     assert {s for _, s in got} == {1, 2, 4, 5}
     assert [b.num_rows for b in out[1:]] == [0, 0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=rule_cases.rules(),
+    lines=st.lists(st.one_of(st.none(), rule_cases.line), min_size=1, max_size=12),
+    size=st.integers(1, 5),
+)
+def test_batches_equal_the_brute_force_oracle(
+    rules: list[SegmentRule], lines: list[str | None], size: int
+) -> None:
+    # Every template's semantics (all/any, exclusions, both modes), ids in any order, lines
+    # repeated across and within batches: rows in order, each row's segments ascending.
+    rows = lines + lines[::-1]
+    batches = [
+        pa.RecordBatch.from_pydict(
+            {
+                "row": list(range(n, min(n + size, len(rows)))),
+                "query": pa.array(rows[n : n + size], pa.string()),
+            }
+        )
+        for n in range(0, len(rows), size)
+    ]
+    out = list(batch_matcher(rules, "row", "query")(iter(batches)))
+    got = [
+        (r, s) for b in out for r, s in zip(b["row"].to_pylist(), b["segment_id"].to_pylist(), strict=True)
+    ]
+    expected = [
+        (i, s) for i, line in enumerate(rows) if line is not None for s in rule_cases.oracle(rules, line)
+    ]
+    assert got == expected
+
+
+def test_a_worker_keeps_the_matchers_of_its_latest_rule_sets_only() -> None:
+    batch = pa.RecordBatch.from_pydict({"adid": ["u0"], "query": ["nike"]})
+    keys = []
+    for n in range(match_udtf.KEEP + 2):
+        rules = [SegmentRule(n + 1, ("nike",))]
+        keys.append(match_udtf.fingerprint(rules))
+        out = list(batch_matcher(rules, "adid", "query")(iter([batch])))
+        assert out[0]["segment_id"].to_pylist() == [n + 1]
+    latest = keys[-match_udtf.KEEP :]
+    assert list(match_udtf._PLANS) == latest
+    assert list(match_udtf._MATCHERS)[-match_udtf.KEEP :] == latest
+    assert len(match_udtf._MATCHERS) == match_udtf.KEEP
