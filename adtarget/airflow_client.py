@@ -145,10 +145,12 @@ class AirflowClient:
         *,
         reprocess: str = "completed",
         max_active_runs: int = 2,
+        conf: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Create a backfill of the runs whose logical dates fall in ``first_day..last_day``.
 
         ``reprocess``: ``none`` (only missing runs), ``failed`` or ``completed`` (every day again).
+        ``conf``: the runs' params, checked against the DAG's as a triggered run's are.
         """
         body: dict[str, Any] = self.request(
             "POST",
@@ -159,9 +161,18 @@ class AirflowClient:
                 "to_date": f"{last_day}T00:00:00Z",
                 "reprocess_behavior": reprocess,
                 "max_active_runs": max_active_runs,
+                "dag_run_conf": conf or {},
             },
         )
         return body
+
+    def wait_for_backfill(self, backfill_id: int, *, timeout: float = 600.0) -> None:
+        """Poll until the scheduler marks the backfill complete (whatever its runs' states)."""
+        deadline = time.monotonic() + timeout
+        while self.request("GET", f"/api/v2/backfills/{backfill_id}")["completed_at"] is None:
+            if time.monotonic() > deadline:
+                raise AirflowApiError(f"backfill {backfill_id}: not complete after {timeout:.0f}s")
+            time.sleep(2.0)
 
     def dag_runs(self, dag_id: str, **filters: str) -> list[dict[str, Any]]:
         """The runs of ``dag_id`` matching the API's query filters (``run_type=backfill``...)."""

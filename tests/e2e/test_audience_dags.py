@@ -212,18 +212,22 @@ def test_trigger_form_shows_the_template_fields_and_triggers_a_run(
 
 @dataclass(frozen=True)
 class Extraction:
-    """A run of the daily ``segment_extraction`` DAG for ``DAY``, with what it must deliver."""
+    """A backfill of the daily ``segment_extraction`` DAG ending on ``DAY`` (``run``), with what
+    it must deliver."""
 
     run: str
     segment: Segment
     expected: set[str]
     checked: list[str]
     seoul: set[str]
+    #: Members of the segment as of the first day, backfilled before ``DAY``.
+    first_day_members: int
 
 
 @pytest.fixture(scope="module")
 def extraction(api: AirflowClient, registry_url: str, audience_logs: audiences.Logs) -> Extraction:
-    """The daily DAG on the real scheduler for ``DAY``, with one more segment registered."""
+    """The daily DAG on the real scheduler, backfilled over the module's days, with one more
+    segment registered."""
     tmpl = template("domain_visit")
     raw = {"domains": ["shop.example.kr"], "min_visits": 2, "days": 2}
     with closing(Registry(registry_url)) as registry:
@@ -248,21 +252,41 @@ def extraction(api: AirflowClient, registry_url: str, audience_logs: audiences.L
             session.execute(session.prepare("DELETE FROM segment_memberships WHERE adid = ?"), (adid,))
     api.wait_for_dag("segment_extraction", timeout=180)
     api.set_paused("segment_extraction", False)
-    for old in api.dag_runs("segment_extraction"):  # a run of the day from an earlier test run
-        if str(old["logical_date"]).startswith(DAY.isoformat()):
+    days = {d.isoformat() for d in audiences.DAYS}
+    for old in api.dag_runs("segment_extraction"):  # runs of the days from an earlier test run
+        if str(old["logical_date"])[:10] in days:
             api.delete_run("segment_extraction", old["dag_run_id"])
-    # force: a newer day loaded into Cassandra (a developer's data) must not skip this one.
-    run = api.trigger(
-        "segment_extraction", {"rate": 0, "force": True}, logical_date=f"{DAY.isoformat()}T00:00:00Z"
+    # The days as an operator backfills a gap: one run at a time, oldest first. force: each day
+    # is loaded into Cassandra although a newer one may be there (a developer's data), so the
+    # newest day is the one loaded last.
+    backfill = api.backfill(
+        "segment_extraction",
+        audiences.DAYS[0].isoformat(),
+        DAY.isoformat(),
+        reprocess="none",
+        max_active_runs=1,
+        conf={"rate": 0, "force": True},
     )
-    assert api.wait_for_run("segment_extraction", run, timeout=900) == "success"
-    return Extraction(run, segment, set(expected), checked, seoul)
+    api.wait_for_backfill(backfill["id"], timeout=900 * len(days))
+    runs = api.dag_runs(
+        "segment_extraction",
+        run_type="backfill",
+        logical_date_gte=f"{audiences.DAYS[0].isoformat()}T00:00:00Z",
+        logical_date_lte=f"{DAY.isoformat()}T00:00:00Z",
+    )
+    assert {r["logical_date"][:10]: r["state"] for r in runs} == dict.fromkeys(sorted(days), "success")
+    run = next(r["dag_run_id"] for r in runs if r["logical_date"].startswith(DAY.isoformat()))
+    first = audiences.members(
+        audience_logs, tmpl.id, validate(tmpl, {**raw, "as_of": audiences.DAYS[0].isoformat()})
+    )
+    return Extraction(run, segment, set(expected), checked, seoul, len(first))
 
 
 def test_segment_extraction_dag_delivers_the_day(
     api: AirflowClient, registry_url: str, extraction: Extraction
 ) -> None:
-    """The daily DAG on the real scheduler: extraction, Cassandra load, sketches, stats."""
+    """The daily DAG on the real scheduler, backfilled over two days: extraction, Cassandra
+    load, sketches, stats."""
     segment, run = extraction.segment, extraction.run
     profile = CassandraSettings()
     with cluster(profile) as c:
@@ -280,7 +304,11 @@ def test_segment_extraction_dag_delivers_the_day(
     assert summary["day"] == DAY.isoformat()
     with closing(Registry(registry_url)) as registry:
         delivered = {d["segment_id"]: d["members"] for d in registry.deliveries(DAY)}
+        first = {d["segment_id"]: d["members"] for d in registry.deliveries(audiences.DAYS[0])}
     assert delivered[segment.segment_id] == len(extraction.expected)
+    # The backfill's first day was delivered as of that day (its window holds one day of logs).
+    assert first[segment.segment_id] == extraction.first_day_members
+    assert 0 < extraction.first_day_members < len(extraction.expected)
 
 
 def _mail(settings: StackSettings, subject: str, since: float, timeout: float = 60) -> EmailMessage:

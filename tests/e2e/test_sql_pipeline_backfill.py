@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 import pytest
@@ -35,12 +34,9 @@ def test_backfill_of_two_days_fills_both_partitions(
         api.set_paused(DAG_ID, False)
         try:
             backfill = api.backfill(DAG_ID, days[0].isoformat(), days[-1].isoformat(), reprocess="completed")
-            deadline = time.monotonic() + 600
             # Done when the scheduler marks the backfill complete (its runs may pre-exist from an
             # earlier test run: "completed" re-runs them).
-            while api.request("GET", f"/api/v2/backfills/{backfill['id']}")["completed_at"] is None:
-                assert time.monotonic() < deadline, "backfill not complete after 600 s"
-                time.sleep(3)
+            api.wait_for_backfill(backfill["id"], timeout=600)
             runs = api.dag_runs(
                 DAG_ID,
                 run_type="backfill",
