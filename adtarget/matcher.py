@@ -158,7 +158,7 @@ class SegmentMatcher:
         self._rules: list[SegmentRule] = []
         # For each rule: how many distinct include patterns it has (all are needed for ALL).
         self._needed: list[int] = []
-        # Per mode, key -> pattern number (per mode: string keys, no tuple built per pattern).
+        # key -> pattern number, one dict per mode (string keys: no tuple built per pattern).
         ids: dict[MatchMode, dict[str, int]] = {mode: {} for mode in MatchMode}
         keys: list[tuple[MatchMode, str]] = []
         simple: list[list[int]] = []  # pattern -> segment ids it makes members outright
