@@ -65,6 +65,29 @@ def start_server(
     raise SystemExit("the profile API did not become ready in 60 s")
 
 
+#: Reads that warm Cassandra's JIT before a latency is measured (see :func:`warm_reads`).
+WARM_READS = 72_000
+
+
+def warm_reads(settings: CassandraSettings, keys: Sequence[str], reads: int = WARM_READS) -> None:
+    """Read the 12 profile tables ``reads`` times in all, over ``keys``.
+
+    A fresh Cassandra spends several times the CPU per read until its JIT has compiled the read
+    path (on this machine ~600 us per read over its first 20,000 reads, ~100 us from about
+    60,000 on): a benchmark warms it as a node that has served for a while is, then measures.
+    """
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    from adtarget.profiles.config import cluster
+    from adtarget.profiles.tables import PROFILE_TABLES
+
+    with cluster(settings) as c:
+        session = c.connect(settings.keyspace)
+        per_table = [(keys[(i * 104_729) % len(keys)],) for i in range(reads // len(PROFILE_TABLES))]
+        for table in PROFILE_TABLES:
+            execute_concurrent_with_args(session, session.prepare(table.select), per_table, concurrency=32)
+
+
 def settle(settings: CassandraSettings, *, timeout: float = 180.0) -> float:
     """Wait until Cassandra runs no compaction (for 3 s in a row), so an "idle" baseline is
     idle, and freeze the bench's own heap so Python's GC does not pause the load generator.

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _loadgen import adid, offered_load, settle, start_server, stop_server, write_result
+from _loadgen import adid, offered_load, settle, start_server, stop_server, warm_reads, write_result
 
 from adtarget.profiles import migrations
 from adtarget.profiles.config import CassandraSettings, cluster
@@ -96,10 +96,6 @@ def ensure_profiles(settings: CassandraSettings, n: int) -> float:
         return seconds
 
 
-#: Reads that warm Cassandra's JIT before anything is measured (see :func:`driver_ceiling`).
-WARM_READS = 72_000
-
-
 def driver_ceiling(settings: CassandraSettings, keys: list[str], reads: int = 24_000) -> dict[str, Any]:
     """Reads/s of the bare driver in this one process over the 12 tables, and Cassandra's CPU per read."""
     from cassandra.concurrent import execute_concurrent_with_args
@@ -107,15 +103,10 @@ def driver_ceiling(settings: CassandraSettings, keys: list[str], reads: int = 24
     per_table = max(1, reads // len(PROFILE_TABLES))
     sample = [(keys[(i * 7919) % len(keys)],) for i in range(per_table)]
     pid = PidFile(StackSettings().run_dir / "cassandra.pid").alive_pid()
+    warm_reads(settings, keys)
     with cluster(settings) as c:
         session = c.connect(settings.keyspace)
         selects = [session.prepare(t.select) for t in PROFILE_TABLES]
-        # A fresh Cassandra spends several times the CPU per read until its JIT has compiled the
-        # read path (on this machine ~600 us per read over its first 20,000 reads, ~100 us from
-        # about 60,000 on): warm it as a node that has served for a while is, then measure.
-        warm = [(keys[(i * 104_729) % len(keys)],) for i in range(WARM_READS // len(selects))]
-        for select in selects:
-            execute_concurrent_with_args(session, select, warm, concurrency=32)
         cpu_before, started = cpu_seconds(pid) if pid else None, time.perf_counter()
         own_before = time.process_time()
         for select in selects:
