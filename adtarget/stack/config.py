@@ -54,6 +54,12 @@ class StackSettings(BaseSettings):
 
     # Memory: the whole stack is sized to stay under 8 GB.
     cassandra_heap: str = Field("1G", description="Cassandra -Xmx/-Xms.")
+    cassandra_timer_slack_us: int = Field(
+        1000,
+        ge=0,
+        description="Timer slack of Cassandra's threads in us (0: the kernel's 50 us): its idle request "
+        "threads spin in 10 us sleeps, which a 1 ms slack makes a few wake-ups (adtarget.stack.timer_slack).",
+    )
     kafka_heap: str = Field("512M", description="Kafka broker -Xmx/-Xms.")
     spark_driver_memory: str = Field("1g", description="Thrift server driver (local mode).")
     spark_master: str = Field("local[2]", description="Master for the Thrift server and jobs.")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adtarget.stack import process
+from adtarget.stack import process, timer_slack
 from adtarget.stack.config import StackSettings
 from adtarget.stack.errors import StackError
 
@@ -22,6 +22,8 @@ class Launch:
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     user: str | None = None
+    #: Timer slack of every thread of the process, in ns (0: the kernel's); see timer_slack.
+    timer_slack_ns: int = 0
 
 
 class Engine(ABC):
@@ -90,7 +92,12 @@ class Engine(ABC):
         with self.log_file.open("a") as log:
             log.write(f"\n===== adtarget: starting {self.name}\n")
         process.spawn(
-            spec.argv, pid_file=self.pid_file, log_file=self.log_file, env=env, cwd=spec.cwd, user=spec.user
+            timer_slack.wrap([str(a) for a in spec.argv], spec.timer_slack_ns),
+            pid_file=self.pid_file,
+            log_file=self.log_file,
+            env=env,
+            cwd=spec.cwd,
+            user=spec.user,
         )
         return True
 

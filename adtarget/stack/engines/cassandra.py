@@ -172,7 +172,7 @@ class Cassandra(Engine):
             ":".join([str(self._conf), *(str(j) for j in self._classpath)]),
             "org.apache.cassandra.service.CassandraDaemon",
         ]
-        return Launch(argv=argv)
+        return Launch(argv=argv, timer_slack_ns=s.cassandra_timer_slack_us * 1000)
 
     def healthy(self) -> bool:
         from cassandra.cluster import Cluster
