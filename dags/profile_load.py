@@ -8,7 +8,9 @@ grouped per user with bounded concurrency and a rate cap, and checkpoints each c
 of a run resumes where the failed try stopped, a re-run of the day leaves the tables as they were, and a
 backfill of an older day does not overwrite a newer one. Cassandra is reached through the
 ``cassandra_default`` connection (host, port, schema = keyspace). The rate cap is the DAG param
-``rate`` (rows/s, 0 = none), the checkpoint grain the param ``chunks``; a manual run names its
+``rate`` (rows/s, 0 = none); with ``adaptive`` (the default) the load starts at a quarter of it
+and climbs towards it only while profile reads stay as fast as before the load, halving its rate
+when they slow down. The checkpoint grain is the param ``chunks``; a manual run names its
 day with the param ``day`` (``force`` loads it even if a newer day is loaded). The load waits
 (rescheduled, no slot held) until the day's user attributes are in the warehouse; one load
 writes at a time.
@@ -38,6 +40,11 @@ from adtarget.profiles.loader import DEFAULT_CHUNKS
         "day": Param(None, type=["null", "string"], format="date", description="day to load (default: ds)"),
         "rate": Param(20_000, type="number", minimum=0, description="rows/s cap for the load, 0: none"),
         "force": Param(False, type="boolean", description="load even if a newer day is loaded"),
+        "adaptive": Param(
+            True,
+            type="boolean",
+            description="below the rate cap, back off while profile reads are slower than before the load",
+        ),
         "chunks": Param(
             DEFAULT_CHUNKS,
             type="integer",
@@ -74,6 +81,7 @@ def profile_load() -> None:
             day,
             run_id=run_id or "manual",
             rate=rate,
+            adaptive=bool(params.get("adaptive", True)),
             force=force,
             chunks=int(params.get("chunks", DEFAULT_CHUNKS)),
             tables=PROFILE_LOAD_TABLES,

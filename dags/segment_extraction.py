@@ -10,7 +10,8 @@ Daily, for the day that just ended (data-interval days):
   ``spark/extract_segments.py``: all segments matched in one pass per log (the Aho-Corasick
   matcher over Arrow batches for keywords), memberships into ``adtarget.segment_membership``;
 - ``load_memberships`` writes them to Cassandra's ``segment_memberships`` (through
-  ``cassandra_default``, rate-capped by the param ``rate``; members who left are removed);
+  ``cassandra_default``, rate-capped by the param ``rate`` and, with ``adaptive``, backing off
+  below it while profile reads slow down; members who left are removed);
 - ``build_sketches`` builds the day's theta sketches for instant audience estimates, and the
   window sketches ending on it (a backfilled day also rebuilds the later windows holding it);
 - ``publish_stats`` copies the per-segment counts into the registry and returns the day's
@@ -50,6 +51,11 @@ STATS = Asset("warehouse://adtarget/segment_stats")
         "rate": Param(
             20_000, type="number", minimum=0, description="rows/s cap for the Cassandra load, 0: none"
         ),
+        "adaptive": Param(
+            True,
+            type="boolean",
+            description="below the rate cap, back off while profile reads are slower than before the load",
+        ),
         "force": Param(
             False,
             type="boolean",
@@ -80,6 +86,7 @@ def segment_extraction() -> None:
             ds,
             run_id=run_id or "manual",
             rate=float(params.get("rate", 0)),
+            adaptive=bool(params.get("adaptive", True)),
             force=bool(params.get("force")),
             tables=["segment_memberships"],
         )

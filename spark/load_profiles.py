@@ -5,7 +5,8 @@
 For each table, ``sql/profiles/<table>.sql`` selects the day's rows (``:day`` is bound), the
 rows are hash-partitioned by the Cassandra partition key into ``--chunks`` partitions and each
 partition is written by one task (see ``adtarget.profiles.partition_writer``): grouped per user,
-bounded concurrency, rate-limited, checkpointed. Run it again with the same ``--load-id`` after a
+bounded concurrency, rate-limited (``--adaptive``: backing off below the cap while profile reads
+slow down), checkpointed. Run it again with the same ``--load-id`` after a
 crash and it skips the chunks already written; run a day again and the tables end the same.
 A day older than the newest one already loaded into a table is skipped unless ``--force``.
 Cassandra is reached with ``ADTARGET_CASSANDRA_*`` (the Airflow task passes its connection).
@@ -43,6 +44,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--concurrency", type=int, default=64, help="writes in flight per task")
     parser.add_argument("--rate", type=float, default=0.0, help="rows/s for the whole load (0: no limit)")
+    parser.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="below --rate, back off while profile reads are slower than before the load (needs --rate)",
+    )
     parser.add_argument("--force", action="store_true", help="load even if a newer day is loaded")
     parser.add_argument("--restart", action="store_true", help="forget checkpoints: write every chunk")
     args = parser.parse_args(argv)
@@ -51,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             f"--chunks and --concurrency must be >= 1 and --rate >= 0 "
             f"(got {args.chunks}, {args.concurrency}, {args.rate})"
         )
+    if args.adaptive and not args.rate:
+        parser.error("--adaptive backs off below a cap: give --rate above 0 (got --rate 0)")
     return args
 
 
@@ -132,6 +140,7 @@ def load_tables(
             day=day,
             concurrency=args.concurrency,
             rate=args.rate / parallelism if args.rate else 0.0,
+            adaptive=args.adaptive,
         )
         reports = load_table(spark, load, args.chunks)
         state.record(table, day, load_id)
@@ -143,6 +152,13 @@ def load_tables(
             "chunks_skipped": sum(r["skipped"] for r in reports),
             "seconds": round(seconds, 2),
         }
+        probes = [r["probe"] for r in reports if "probe" in r]
+        if probes:
+            out[table]["adaptive"] = {
+                "backoffs": sum(int(p["backoffs"]) for p in probes),
+                "read_p95_idle_ms": max(float(p["read_p95_idle_ms"]) for p in probes),
+                "rows_per_s": round(rows / seconds) if seconds else 0,
+            }
         print(
             f"load_profiles: {table}: {rows} rows in {seconds:.1f}s "
             f"({out[table]['chunks_skipped']}/{args.chunks} chunks already done)",

@@ -22,6 +22,7 @@ def load_day(
     load_id: str | None = None,
     chunks: int = DEFAULT_CHUNKS,
     rate: float = 0.0,
+    adaptive: bool = False,
     restart: bool = False,
     force: bool = False,
     quiet: bool = False,
@@ -32,6 +33,8 @@ def load_day(
         args += ["--tables", *tables]
     if load_id:
         args += ["--load-id", load_id]
+    if adaptive:
+        args.append("--adaptive")
     if restart:
         args.append("--restart")
     if force:

@@ -5,10 +5,17 @@ sorts each Spark partition by it; :func:`write_partition` then groups consecutiv
 turns each group into one statement and writes the chunk with a :class:`BulkWriter`, skipping it
 if a checkpoint says an earlier run already wrote it. The Cassandra session is opened once per
 Python worker and reused by the tasks that worker runs.
+
+With a rate cap and ``adaptive``, each task also runs a :class:`ReadProbe` on the users of its
+chunk: the task starts at a quarter of its cap and climbs towards it while profile reads stay as
+fast as before the load, and halves its rate when they slow down. The idle baseline is measured
+once per worker, before its first write, so a task that starts while others load does not take
+their slowdown for normal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -17,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.profiles.loader import Checkpoints, MembershipChange, MembershipStatements
+from adtarget.profiles.probe import ReadProbe
 from adtarget.profiles.statements import CounterStatements, RowStatements, ttl_of
 from adtarget.profiles.throttle import RateLimiter
 from adtarget.profiles.writer import BulkWriter
@@ -27,7 +35,11 @@ if TYPE_CHECKING:
 #: The partition key of the tables that are not keyed by ``adid``.
 PARTITION_KEYS = {"ids_by_bid": "bid"}
 
+#: Users of a chunk whose profiles the adaptive probe reads (the chunk's first ones).
+PROBE_KEYS = 200
+
 _sessions: dict[str, Session] = {}
+_baselines: dict[str, float] = {}
 
 
 def partition_key(table: str) -> str:
@@ -46,6 +58,8 @@ class TableLoad:
     concurrency: int = 64
     #: Rows per second for this task (0: no limit).
     rate: float = 0.0
+    #: Below the cap, back off while profile reads are slower than before the load.
+    adaptive: bool = False
 
 
 def session_for(settings: CassandraSettings) -> Session:
@@ -84,13 +98,28 @@ def write_partition(load: TableLoad, chunk: int, rows: Iterable[Mapping[str, Any
     if chunk in checkpoints.done():
         return {"table": load.table, "chunk": chunk, "skipped": True, "rows": 0, "seconds": 0.0}
     limiter = RateLimiter(load.rate) if load.rate > 0 else None
+    probe: ReadProbe | None = None
+    if limiter is not None and load.adaptive:
+        head, rows = _peek(rows, PROBE_KEYS)
+        keys = [str(r["adid"]) for r in head if r.get("adid")]
+        if keys:
+            limiter.set_rate(load.rate / 4)  # a slow start: the probe raises it while reads stay fast
+            probe = ReadProbe(
+                session,
+                keys,
+                limiter,
+                maximum=load.rate,
+                baseline=_baselines.get(load.settings.model_dump_json()),
+            )
+            _baselines.setdefault(load.settings.model_dump_json(), probe.control.baseline)
     writer = BulkWriter(session, concurrency=load.concurrency, limiter=limiter)
     started = time.monotonic()
     rows_written = 0
-    for statement, n in _statements(load, session, rows):
-        writer.submit(statement, n)
-        rows_written += n
-    writer.flush()
+    with probe or contextlib.nullcontext():
+        for statement, n in _statements(load, session, rows):
+            writer.submit(statement, n)
+            rows_written += n
+        writer.flush()
     checkpoints.mark(chunk, rows_written)
     return {
         "table": load.table,
@@ -100,4 +129,14 @@ def write_partition(load: TableLoad, chunk: int, rows: Iterable[Mapping[str, Any
         "seconds": round(time.monotonic() - started, 3),
         "retries": writer.stats.retries,
         "throttled_seconds": round(writer.stats.throttled_seconds, 3),
+        **({"probe": probe.report()} if probe is not None else {}),
     }
+
+
+def _peek(
+    rows: Iterable[Mapping[str, Any]], n: int
+) -> tuple[list[Mapping[str, Any]], Iterator[Mapping[str, Any]]]:
+    """The first ``n`` rows, and all the rows again (those first ones included)."""
+    it = iter(rows)
+    head = list(itertools.islice(it, n))
+    return head, itertools.chain(head, it)

@@ -52,6 +52,7 @@ def load_day_task(
     *,
     run_id: str,
     rate: float = 0.0,
+    adaptive: bool = False,
     force: bool = False,
     chunks: int = DEFAULT_CHUNKS,
     tables: Sequence[str] = (),
@@ -60,7 +61,8 @@ def load_day_task(
     """Apply pending migrations, then load day ``ds``; returns the load's summary (an XCom).
 
     ``tables`` limits the load to some profile tables (default: all); ``chunks`` is how many
-    checkpointed chunks each table is written in (see ``spark/load_profiles.py``). The load id
+    checkpointed chunks each table is written in (see ``spark/load_profiles.py``); ``adaptive``
+    backs off below ``rate`` while profile reads slow down (ignored without a cap). The load id
     is the day and the DAG run: a retry of the run resumes from its last checkpointed chunk, a
     new run of the day writes it all again.
     """
@@ -78,5 +80,6 @@ def load_day_task(
         load_id=load_id,
         chunks=chunks,
         rate=rate,
+        adaptive=adaptive and rate > 0,  # nothing to back off below without a cap
         force=force,
     )

@@ -21,7 +21,7 @@ def test_dagbag_has_no_import_errors(settings: StackSettings) -> None:
     load = bag.get_dag("profile_load")
     assert load is not None
     assert sorted(load.task_ids) == ["day_in_warehouse", "load"]
-    assert set(load.params) == {"day", "rate", "force", "chunks"}
+    assert set(load.params) == {"day", "rate", "adaptive", "force", "chunks"}
 
     # The SQL-file pipelines of sql/pipelines/, one DAG each.
     assert {"sql_keyword_stats", "sql_log_volume", "sql_campaign_stats", "sql_segment_size_history"} <= set(

@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,9 +24,9 @@ from adtarget.profiles.config import CassandraSettings, cluster, settings_env
 from adtarget.profiles.tables import PROFILE_TABLES, ProfileTable
 from adtarget.stack import registry
 from adtarget.stack.config import StackSettings
-from adtarget.stack.engines.cassandra import Cassandra
 from adtarget.stack.process import free_port
 from serving.store import ProfileStore
+from tests.stall import stalled
 
 pytestmark = pytest.mark.integration
 
@@ -174,29 +173,6 @@ def test_health_metrics_and_openapi(server: str) -> None:
     }
 
 
-def _cassandra_pid(settings: StackSettings) -> int:
-    pid = Cassandra(settings).pid_file.alive_pid()
-    assert pid is not None
-    return pid
-
-
-def _stopped(pid: int, timeout: float = 2.0) -> None:
-    """Wait until every thread of ``pid`` is stopped: SIGSTOP is delivered asynchronously, and a
-    thread still running on the other core could answer one more read (CI saw it once)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        states = []
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-        if states and all(state in ("T", "t") for state in states):
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"cassandra ({pid}) did not stop within {timeout} s")
-
-
 def test_a_stalled_cassandra_gives_a_partial_answer_within_the_deadline(
     server: str, settings: StackSettings
 ) -> None:
@@ -204,15 +180,10 @@ def test_a_stalled_cassandra_gives_a_partial_answer_within_the_deadline(
     with httpx.Client(base_url=server, headers=headers, timeout=5) as http:  # made before the clock starts
         for _ in range(4):
             http.get(f"/v1/profiles/{KNOWN}")  # warm both workers' connections
-        pid = _cassandra_pid(settings)
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            _stopped(pid)
+        with stalled(settings):
             started = time.perf_counter()
             resp = http.get(f"/v1/profiles/{KNOWN}")
             elapsed = time.perf_counter() - started
-        finally:
-            os.kill(pid, signal.SIGCONT)
     assert resp.status_code == 200
     body = resp.json()
     assert body["partial"] is True

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from adtarget.profiles.tables import PROFILE_TABLES
 from adtarget.profiles.writer import BulkWriter
 from adtarget.stack.config import StackSettings
 from tests import audiences
+from tests.stall import stalled
 
 pytestmark = pytest.mark.integration
 
@@ -162,6 +164,50 @@ def test_checkpointed_chunks_are_skipped(session: Any) -> None:
     assert Checkpoints(session, "t-ckpt").done() == {}
 
 
+def test_an_adaptive_load_backs_off_while_reads_stall_and_writes_everything(
+    cassandra: CassandraSettings, session: Any, settings: StackSettings
+) -> None:
+    from adtarget.profiles import partition_writer
+    from adtarget.profiles.partition_writer import TableLoad, write_partition
+
+    people = _population(2_000, 11)  # 8,000 membership rows
+    rows = [{"adid": a, "segments": dict.fromkeys(segs, 1)} for a, segs in sorted(people.items())]
+    load = TableLoad(
+        settings=cassandra,
+        table="segment_memberships",
+        columns=(),
+        load_id=f"t-adaptive-{uuid.uuid4().hex[:8]}",
+        day="2002-06-02",
+        rate=4_000.0,  # starts at 1,000 rows/s: the load outlasts the stall below
+        adaptive=True,
+    )
+    partition_writer._baselines.clear()  # this test measures its own idle baseline
+    done: dict[str, Any] = {}
+    writing = threading.Thread(target=lambda: done.update(write_partition(load, 0, rows)))
+    writing.start()
+    time.sleep(3.0)  # the baseline, then a first interval of fast reads
+    with stalled(settings):
+        time.sleep(1.5)  # probe reads wait for the stalled node: a slow interval
+    writing.join(timeout=120)
+    assert not writing.is_alive(), "the adaptive load did not finish in 120 s"
+
+    probe = done["probe"]
+    assert probe["backoffs"] >= 1, probe
+    assert probe["read_p95_idle_ms"] > 0, probe
+    assert 0 < probe["read_p95_limit_ms"] <= 20.0, probe
+    history = probe["rate_history"]
+    # From a quarter of the cap: one step (cap / 20) up after a fast interval, halved after a slow one.
+    assert history[0] in (1_000 + 200, 500), history
+    assert max(history) <= 4_000, history
+    assert done["rows"] == 8_000
+    # The baseline is the worker's: a later task of this worker starts from it.
+    assert partition_writer._baselines[cassandra.model_dump_json()] == pytest.approx(
+        probe["read_p95_idle_ms"] / 1000, abs=1e-5
+    )
+    session.set_keyspace(KEYSPACE)
+    assert _members(session, list(people)) == {a: dict.fromkeys(s, 1) for a, s in people.items()}
+
+
 @pytest.fixture(scope="module")
 def warehouse(audience_logs: audiences.Logs, settings: StackSettings) -> StackSettings:
     """The stack's warehouse with ``DAYS`` generated (by the session's ``audience_logs``)."""
@@ -184,8 +230,19 @@ def test_spark_load_matches_the_warehouse_and_reruns_change_nothing(
     warehouse: StackSettings, cassandra: CassandraSettings, session: Any
 ) -> None:
     tables = ["ids_by_bid", "demographics", "ad_counters", "frequency_caps"]
-    first = load_day(warehouse, DAYS[1], cassandra=cassandra, tables=tables, chunks=4, quiet=True)
+    first = load_day(
+        warehouse,
+        DAYS[1],
+        cassandra=cassandra,
+        tables=tables,
+        chunks=4,
+        rate=100_000,
+        adaptive=True,
+        quiet=True,
+    )
     assert first["tables"]["demographics"]["rows"] == USERS
+    # Every table's tasks ran a read probe (adaptive below the cap), and the summary says so.
+    assert all(first["tables"][t]["adaptive"]["read_p95_idle_ms"] > 0 for t in tables), first
 
     session.set_keyspace(KEYSPACE)
     users = synthetic.users(SEED, 0, USERS)
