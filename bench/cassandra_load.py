@@ -7,7 +7,7 @@
 (c) the profile API (2 uvicorn workers) under an open-loop load of ``--api-rate`` req/s on
     the loaded users: idle, during our unthrottled load, and during our load under the
     adaptive throttle (a probe reading the 12 tables as the API does + AIMD, from a quarter of
-    the unthrottled rate); each load runs in its own process.
+    the unthrottled rate); each load runs in its own process; idle again at the end.
 
 Writes bench/results/cassandra_load.json. Needs Cassandra (``make up`` or
 ``adtarget-stack up cassandra``). Run: ``var/venv/bin/python bench/cassandra_load.py``.
@@ -118,6 +118,14 @@ def api_during_loads(
                 f"    during {mode} load ({loader['rows_per_s']:,} rows/s): p99 {during['p99_ms']} ms "
                 f"({found[mode]['p99_vs_idle']}x idle), >100 ms {during['over_100ms_ratio']:.3%}"
             )
+        # Idle again once the loads are over: how far apart the two idle figures are is the
+        # noise of the machine, against which the ratios above are to be read.
+        settle(settings)
+        found["idle_after"] = asyncio.run(offered_load(base, args.api_rate, args.api_seconds, keys))
+        print(
+            f"    idle after the loads: p99 {found['idle_after']['p99_ms']} ms, "
+            f">100 ms {found['idle_after']['over_100ms_ratio']:.3%}"
+        )
     finally:
         stop_server(proc)
     return found

@@ -32,7 +32,8 @@ class ReadProbe:
     """Measures profile read latency on ``keys`` and adapts ``limiter``; use as a context manager.
 
     The limiter's rate when the probe starts is where the load begins (start low: the rate grows
-    by ``maximum / 20`` per quiet interval and halves on a slow one). ``baseline`` skips the
+    by ``maximum / 20`` per quiet interval and halves on a slow one, see
+    :class:`~adtarget.profiles.throttle.AdaptiveRate`). ``baseline`` skips the
     measurement of an idle baseline (a worker that has measured one before its first load).
     """
 
