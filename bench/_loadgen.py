@@ -143,10 +143,17 @@ def summary(
 
 
 async def offered_load(
-    base: str, rate: float, seconds: float, keys: Sequence[str], *, until: Callable[[], bool] | None = None
+    base: str,
+    rate: float,
+    seconds: float,
+    keys: Sequence[str],
+    *,
+    until: Callable[[], bool] | None = None,
+    keep: list[float] | None = None,
 ) -> dict[str, Any]:
     """Send ``rate`` req/s on a fixed schedule for ``seconds`` (or, with ``until``, until it
-    returns True); latency is measured from each request's scheduled time."""
+    returns True); latency is measured from each request's scheduled time. The latencies are
+    also appended to ``keep``, so windows apart in time can be summed up as one."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     partial = 0
@@ -179,4 +186,6 @@ async def offered_load(
             i += 1
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
+    if keep is not None:
+        keep.extend(latencies)
     return summary(latencies, statuses, partial, rate, elapsed)
