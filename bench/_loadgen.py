@@ -124,6 +124,18 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=30)
 
 
+def latency_figures(latencies: list[float]) -> dict[str, Any]:
+    """The count, p50/p95/p99 (ms) and the share of answers over 100 ms."""
+    n = len(latencies)
+    return {
+        "requests": n,
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "over_100ms_ratio": round(sum(x > 0.1 for x in latencies) / n, 5),
+    }
+
+
 def summary(
     latencies: list[float], statuses: dict[int, int], partial: int, rate: float, elapsed: float
 ) -> dict[str, Any]:
@@ -132,11 +144,7 @@ def summary(
     return {
         "offered_rps": rate,
         "achieved_rps": round(n / elapsed, 1),
-        "requests": n,
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "over_100ms_ratio": round(sum(x > 0.1 for x in latencies) / n, 5),
+        **latency_figures(latencies),
         "partial_ratio": round(partial / n, 5),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
     }

@@ -26,13 +26,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from _loadgen import offered_load, settle, start_server, stop_server, warm_reads, write_result
+from _loadgen import (
+    latency_figures,
+    offered_load,
+    settle,
+    start_server,
+    stop_server,
+    warm_reads,
+    write_result,
+)
 
 from adtarget.profiles import migrations
 from adtarget.profiles.config import CassandraSettings, cluster
 from adtarget.profiles.loader import diff_memberships, load_memberships
 from adtarget.profiles.probe import ReadProbe
-from adtarget.profiles.throttle import RateLimiter, percentile
+from adtarget.profiles.throttle import RateLimiter
 from adtarget.profiles.writer import BulkWriter
 from adtarget.stack.config import PROJECT_ROOT
 
@@ -122,13 +130,7 @@ def api_during_loads(
             child.join()
             found[mode] = {"api": during, "loader": queue.get(timeout=10)}
             idle_window()
-        found["idle"] = {
-            "requests": len(idle),
-            "p50_ms": round(percentile(idle, 0.50) * 1000, 2),
-            "p95_ms": round(percentile(idle, 0.95) * 1000, 2),
-            "p99_ms": round(percentile(idle, 0.99) * 1000, 2),
-            "over_100ms_ratio": round(sum(x > 0.1 for x in idle) / len(idle), 5),
-        }
+        found["idle"] = latency_figures(idle)
         print(f"    idle, the three windows together: p99 {found['idle']['p99_ms']} ms")
         for mode in ("unthrottled", "adaptive"):
             during, loader = found[mode]["api"], found[mode]["loader"]

@@ -104,14 +104,9 @@ def write_partition(load: TableLoad, chunk: int, rows: Iterable[Mapping[str, Any
         keys = [str(r["adid"]) for r in head if r.get("adid")]
         if keys:
             limiter.set_rate(load.rate / 4)  # a slow start: the probe raises it while reads stay fast
-            probe = ReadProbe(
-                session,
-                keys,
-                limiter,
-                maximum=load.rate,
-                baseline=_baselines.get(load.settings.model_dump_json()),
-            )
-            _baselines.setdefault(load.settings.model_dump_json(), probe.control.baseline)
+            worker = load.settings.model_dump_json()
+            probe = ReadProbe(session, keys, limiter, maximum=load.rate, baseline=_baselines.get(worker))
+            _baselines.setdefault(worker, probe.control.baseline)
     writer = BulkWriter(session, concurrency=load.concurrency, limiter=limiter)
     started = time.monotonic()
     rows_written = 0

@@ -92,7 +92,7 @@ class Engine(ABC):
         with self.log_file.open("a") as log:
             log.write(f"\n===== adtarget: starting {self.name}\n")
         process.spawn(
-            timer_slack.wrap([str(a) for a in spec.argv], spec.timer_slack_ns),
+            timer_slack.wrap(spec.argv, spec.timer_slack_ns),
             pid_file=self.pid_file,
             log_file=self.log_file,
             env=env,

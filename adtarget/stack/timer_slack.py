@@ -3,7 +3,7 @@
 Cassandra's request threads (its shared executor pool) do not park when they run out of work:
 each keeps sleeping 10 us to 1 ms at a time, up to about 10 ms, waiting for the next request.
 Under a light, bursty load such as the profile API's (12 reads per request) that spinning costs
-more than the reads: on the 2-core dev machine a node spent 46-65 % of a core at any rate from 25
+more than the reads: on the 2-core dev machine a node spent 46-73 % of a core at any rate from 25
 to 400 API requests/s. Linux rounds a timed sleep up by the thread's *timer slack* (50 us by
 default), so a slack of 1 ms turns the spinning into a few wake-ups per burst: 20-30 % of a core
 at 100-300 requests/s. Only timeouts are delayed; a thread woken by work (a request, a signal, a
@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from collections.abc import Sequence
 
 #: ``PR_SET_TIMERSLACK`` of <linux/prctl.h>.
 PR_SET_TIMERSLACK = 29
@@ -38,10 +39,10 @@ def set_timer_slack(nanoseconds: int) -> bool:
     return True
 
 
-def wrap(argv: list[str], nanoseconds: int) -> list[str]:
+def wrap(argv: Sequence[str | os.PathLike[str]], nanoseconds: int) -> list[str | os.PathLike[str]]:
     """``argv`` run under this module with ``nanoseconds`` of slack (unchanged for 0)."""
     if nanoseconds <= 0:
-        return argv
+        return list(argv)
     return [sys.executable, "-m", "adtarget.stack.timer_slack", str(nanoseconds), *argv]
 
 
