@@ -8,10 +8,11 @@ so a slow server cannot hide its queueing (no coordinated omission). Reported pe
 rate: achieved throughput, p50/p95/p99, the share of answers over 100 ms, partial and error
 shares; the highest rate whose p99 stays under 50 ms; and the goal checks of issue 6.
 
-Before the modes, the **driver ceiling**: the reads/s one Python process gets from the bare
-driver over the same 12 tables (no HTTP, ``execute_concurrent``), the CPU the driver spends per
-read in that process, and the CPU Cassandra spends per read (from its PID file's process), once
-Cassandra's JIT is warm. It bounds what any API on this machine can offer: a request is 12 reads.
+Before the modes, the **driver ceiling**: the reads/s one Python process gets from each bare
+driver over the same 12 tables (no HTTP; cassandra-driver's ``execute_concurrent`` and acsylla,
+the API's driver, side by side), the CPU the driver spends per read in that process, and the
+CPU Cassandra spends per read (from its PID file's process), once Cassandra's JIT is warm. It
+bounds what any API on this machine can offer: a request is 12 reads.
 
 Writes bench/results/profile_api.json. Needs Cassandra up. Run: ``make bench`` or
 ``var/venv/bin/python bench/profile_api.py [--profiles 1000000] [--rates 100 300 500 1000]``.
@@ -97,37 +98,75 @@ def ensure_profiles(settings: CassandraSettings, n: int) -> float:
 
 
 def driver_ceiling(settings: CassandraSettings, keys: list[str], reads: int = 24_000) -> dict[str, Any]:
-    """Reads/s of the bare driver in this one process over the 12 tables, and Cassandra's CPU per read."""
-    from cassandra.concurrent import execute_concurrent_with_args
-
+    """Reads/s and CPU per read of both drivers in this one process over the 12 tables, side by
+    side, and Cassandra's CPU per read: cassandra-driver (``execute_concurrent``, the batch
+    jobs' driver) and acsylla (the profile API's), 32 reads in flight each."""
     per_table = max(1, reads // len(PROFILE_TABLES))
-    sample = [(keys[(i * 7919) % len(keys)],) for i in range(per_table)]
+    sample = [keys[(i * 7919) % len(keys)] for i in range(per_table)]
     pid = PidFile(StackSettings().run_dir / "cassandra.pid").alive_pid()
     warm_reads(settings, keys)
+    out: dict[str, Any] = {}
+    for name, run in (("cassandra_driver", _python_driver_reads), ("acsylla", _acsylla_reads)):
+        cpu_before = cpu_seconds(pid) if pid else None
+        seconds, own = run(settings, sample)
+        cpu_after = cpu_seconds(pid) if pid else None
+        done = per_table * len(PROFILE_TABLES)
+        figures: dict[str, Any] = {
+            "reads": done,
+            "reads_per_s": round(done / seconds),
+            "requests_per_s": round(done / seconds / len(PROFILE_TABLES), 1),
+            # The driver's own CPU per read in this process (its I/O thread included): what an
+            # API worker pays per table read before any HTTP work.
+            "driver_cpu_us_per_read": round(own / done * 1e6),
+            "driver_cores_for_300_req_s": round(own / done * 300 * 12, 2),
+        }
+        if cpu_before is not None and cpu_after is not None:
+            figures["cassandra_cpu_us_per_read"] = round((cpu_after - cpu_before) / done * 1e6)
+            figures["cassandra_cores_for_300_req_s"] = round((cpu_after - cpu_before) / done * 300 * 12, 2)
+        out[name] = figures
+    python_cpu, acsylla_cpu = (out[n]["driver_cpu_us_per_read"] for n in ("cassandra_driver", "acsylla"))
+    out["acsylla_cpu_ratio"] = round(python_cpu / max(acsylla_cpu, 1), 2)
+    return out
+
+
+def _python_driver_reads(settings: CassandraSettings, sample: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of ``sample`` read from each table."""
+    from cassandra.concurrent import execute_concurrent_with_args
+
     with cluster(settings) as c:
         session = c.connect(settings.keyspace)
         selects = [session.prepare(t.select) for t in PROFILE_TABLES]
-        cpu_before, started = cpu_seconds(pid) if pid else None, time.perf_counter()
-        own_before = time.process_time()
+        started, own = time.perf_counter(), time.process_time()
         for select in selects:
-            execute_concurrent_with_args(session, select, sample, concurrency=32)
-        seconds = time.perf_counter() - started
-        cpu_after = cpu_seconds(pid) if pid else None
-        own = time.process_time() - own_before
-    done = per_table * len(selects)
-    out: dict[str, Any] = {
-        "reads": done,
-        "reads_per_s": round(done / seconds),
-        "requests_per_s": round(done / seconds / len(PROFILE_TABLES), 1),
-        # The driver's own CPU per read in this process (its I/O thread included): what an API
-        # worker pays per table read before any HTTP work.
-        "driver_cpu_us_per_read": round(own / done * 1e6),
-        "driver_cores_for_300_req_s": round(own / done * 300 * 12, 2),
-    }
-    if cpu_before is not None and cpu_after is not None:
-        out["cassandra_cpu_us_per_read"] = round((cpu_after - cpu_before) / done * 1e6)
-        out["cassandra_cores_for_300_req_s"] = round((cpu_after - cpu_before) / done * 300 * 12, 2)
-    return out
+            execute_concurrent_with_args(session, select, [(k,) for k in sample], concurrency=32)
+        return time.perf_counter() - started, time.process_time() - own
+
+
+def _acsylla_reads(settings: CassandraSettings, sample: list[str]) -> tuple[float, float]:
+    """:func:`_python_driver_reads` through acsylla, the profile API's driver."""
+    import acsylla
+
+    async def run() -> tuple[float, float]:
+        driver = acsylla.create_cluster(
+            settings.hosts, port=settings.port, protocol_version=4, log_level="critical"
+        )
+        session = await driver.create_session(keyspace=settings.keyspace)
+        try:
+            selects = [await session.create_prepared(t.select) for t in PROFILE_TABLES]
+            slots = asyncio.Semaphore(32)
+
+            async def one(select: Any, key: str) -> None:
+                async with slots:
+                    [row.as_dict() for row in await session.execute(select.bind((key,)))]
+
+            started, own = time.perf_counter(), time.process_time()
+            for select in selects:
+                await asyncio.gather(*(one(select, k) for k in sample))
+            return time.perf_counter() - started, time.process_time() - own
+        finally:
+            await session.close()
+
+    return asyncio.run(run())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,12 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     settle(settings)
     ceiling = driver_ceiling(settings, keys)
     result["driver_ceiling"] = ceiling
-    print(
-        f"driver ceiling: {ceiling['reads_per_s']:,} reads/s = {ceiling['requests_per_s']} profiles/s "
-        f"in one process; per read: Cassandra {ceiling.get('cassandra_cpu_us_per_read')} us CPU, "
-        f"the driver {ceiling['driver_cpu_us_per_read']} us CPU",
-        flush=True,
-    )
+    for name in ("cassandra_driver", "acsylla"):
+        c = ceiling[name]
+        print(
+            f"driver ceiling, {name}: {c['reads_per_s']:,} reads/s = {c['requests_per_s']} profiles/s "
+            f"in one process; per read: Cassandra {c.get('cassandra_cpu_us_per_read')} us CPU, "
+            f"the driver {c['driver_cpu_us_per_read']} us CPU",
+            flush=True,
+        )
     for fanout in ("concurrent", "sequential"):
         settle(settings)
         proc, base = start_server(settings, fanout, args.workers)

@@ -76,6 +76,13 @@ def cover(
     pieces: list[Piece] = []
     day = last
     while day >= first:
+        if day not in built:
+            # Nothing to cover on a day never built. Choosing a window here would be choosing for
+            # the wrong day: one that covers this day can reach less far back than one that
+            # covers the built day before it (found by the property test: (7, d) was taken over
+            # (7, d - 1) for an unbuilt day d, and one piece more was needed further back).
+            day -= dt.timedelta(days=1)
+            continue
         best: Piece | None = None
         # A window ending on or after ``day`` (not after ``last``) that starts no earlier than
         # ``first`` covers ``day``; the one reaching furthest back leaves the least to cover.
@@ -88,8 +95,7 @@ def cover(
             pieces.append(best)
             day = best.start - dt.timedelta(days=1)
             continue
-        if day in built:
-            pieces.append(Piece(1, day))
+        pieces.append(Piece(1, day))
         day -= dt.timedelta(days=1)
     return pieces
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -197,15 +196,11 @@ class SlowTableStore(ProfileStore):
 
     slow = "ad_counters"
 
-    def _send(self, table: str, adid: str, ok: Any, failed: Any) -> None:
-        if table != self.slow:
-            super()._send(table, adid, ok, failed)
-            return
-
-        def late(rows: Any, name: str) -> None:
-            threading.Timer(0.5, ok, (rows, name)).start()
-
-        super()._send(table, adid, late, failed)
+    async def _read_table(self, table: str, adid: str) -> list[dict[str, Any]]:
+        rows = await super()._read_table(table, adid)
+        if table == self.slow:
+            await asyncio.sleep(0.5)
+        return rows
 
 
 def test_one_slow_table_is_reported_missing_and_the_rest_arrive(cassandra: CassandraSettings) -> None:

@@ -7,16 +7,18 @@ audience in Python from the generator's rows.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 import re
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from typing import Any
 
 import datasketches
+import httpx
 import pyarrow as pa
 import pytest
 
@@ -443,6 +445,39 @@ def test_combination_of_registered_segments_equals_set_algebra(
         check("segment_combination", {"any_of": [999_999]}, segment_settings)
 
 
+class _Client:
+    """An async HTTP client over an ASGI app, called synchronously on its own event loop."""
+
+    def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+        self._client, self._loop = client, loop
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self._loop.run_until_complete(self._client.get(url, **kwargs))
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self._loop.run_until_complete(self._client.post(url, **kwargs))
+
+
+@contextmanager
+def _served(app: Any) -> Iterator[_Client]:
+    """``app`` with its lifespan, on an event loop of this thread.
+
+    Not Starlette's TestClient, which runs the app on a thread of its own: the profile API's
+    driver (acsylla) serves the event loops of one thread per process, and this process's
+    other tests already used it on the main thread.
+    """
+    loop = asyncio.new_event_loop()
+    lifespan = app.router.lifespan_context(app)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    loop.run_until_complete(lifespan.__aenter__())
+    try:
+        yield _Client(client, loop)
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.run_until_complete(lifespan.__aexit__(None, None, None))
+        loop.close()
+
+
 def _estimate_cache_hits(client: Any) -> float:
     hit = r'^estimate_sketch_lookups_total\{outcome="hit"\} (\S+)$'
     found = re.search(hit, client.get("/metrics").text, re.M)
@@ -455,8 +490,6 @@ def test_estimate_endpoint_of_the_serving_app(
     segment_settings: SegmentSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from starlette.testclient import TestClient
-
     from serving.app import create_app
     from serving.settings import ServingSettings
 
@@ -465,7 +498,7 @@ def test_estimate_endpoint_of_the_serving_app(
     tmpl = template("app_install")
     params = {**SAMPLES["app_install"], "as_of": DAY2.isoformat()}
     exact = len(audiences.members(logs, tmpl.id, validate(tmpl, params)))
-    with TestClient(app) as client:
+    with _served(app) as client:
         ok = client.post("/v1/audiences/estimate", json={"template": tmpl.id, "params": params}, headers=auth)
         assert ok.status_code == 200, ok.text
         body = ok.json()
