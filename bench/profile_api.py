@@ -30,7 +30,7 @@ from typing import Any
 from _loadgen import adid, offered_load, settle, start_server, stop_server, warm_reads, write_result
 
 from adtarget.profiles import migrations
-from adtarget.profiles.config import CassandraSettings, cluster
+from adtarget.profiles.config import CassandraSettings, async_cluster, cluster
 from adtarget.profiles.tables import PROFILE_TABLES
 from adtarget.profiles.writer import BulkWriter
 from adtarget.stack.config import PROJECT_ROOT, StackSettings
@@ -144,13 +144,9 @@ def _python_driver_reads(settings: CassandraSettings, sample: list[str]) -> tupl
 
 def _acsylla_reads(settings: CassandraSettings, sample: list[str]) -> tuple[float, float]:
     """:func:`_python_driver_reads` through acsylla, the profile API's driver."""
-    import acsylla
 
     async def run() -> tuple[float, float]:
-        driver = acsylla.create_cluster(
-            settings.hosts, port=settings.port, protocol_version=4, log_level="critical"
-        )
-        session = await driver.create_session(keyspace=settings.keyspace)
+        session = await async_cluster(settings).create_session(keyspace=settings.keyspace)
         try:
             selects = [await session.create_prepared(t.select) for t in PROFILE_TABLES]
             slots = asyncio.Semaphore(32)

@@ -26,7 +26,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from adtarget.profiles.config import CassandraSettings, cluster
+from adtarget.profiles.config import CassandraSettings, async_cluster, cluster
 from adtarget.profiles.tables import PROFILE_TABLES, SELECT_ADID_BY_BID, ProfileTable
 from adtarget.segments.sketch_cache import SketchCache
 from adtarget.segments.sketches import SketchStore
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from cassandra.cluster import Cluster
 
 log = logging.getLogger(__name__)
-driver_log = logging.getLogger("acsylla")
 
 PING = "SELECT release_version FROM system.local WHERE key = ?"
 #: The driver gives up on a read after this long; the API stopped waiting well before.
@@ -45,10 +44,6 @@ DRIVER_TIMEOUT = 2.0
 #: Reads still out after their request answered without them. Held until they end: the loop
 #: keeps only weak references to tasks, and a read's buffers belong to its task.
 _LATE: set[asyncio.Task[Any]] = set()
-# The C++ driver (Scylla's build of it) looks for Scylla's shard info on every connection and
-# logs its absence as an error; against Apache Cassandra there is none to find.
-_SCYLLA_ONLY = "Could not retrieve sharding info"
-_DRIVER_LEVELS = {"CRITICAL": logging.CRITICAL, "ERROR": logging.ERROR, "WARN": logging.WARNING}
 
 
 @dataclass
@@ -85,14 +80,6 @@ class ProfileRead:
 
 class StoreUnavailable(RuntimeError):
     """No Cassandra node can be reached right now."""
-
-
-async def _driver_message(message: Any) -> None:
-    """The C++ driver's log, into Python's (it would otherwise print to stderr)."""
-    level = _DRIVER_LEVELS.get(message.log_level, logging.INFO)
-    if message.message.startswith(_SCYLLA_ONLY):
-        level = logging.DEBUG
-    driver_log.log(level, "%s", message.message)
 
 
 async def _rows(pending: Awaitable[Any]) -> list[dict[str, Any]]:
@@ -152,23 +139,10 @@ class ProfileStore:
         self._connector: asyncio.Task[None] | None = None
 
     async def _connect(self) -> None:
-        import acsylla
-
-        s = self._settings
-        driver = acsylla.create_cluster(
-            s.hosts,
-            port=s.port,
-            **({"username": s.username, "password": s.password or ""} if s.username else {}),
-            connect_timeout=s.connect_timeout,
-            request_timeout=DRIVER_TIMEOUT,
-            # v4, as the batch side uses: v5's checksummed frames buy nothing on loopback.
-            protocol_version=4,
-            load_balance_dc_aware=s.local_dc,
-            constant_reconnect_delay_ms=round(self._reconnect_interval * 1000),
-            log_level="warn",
-            logging_callback=_driver_message,
+        driver = async_cluster(
+            self._settings, request_timeout=DRIVER_TIMEOUT, reconnect_delay=self._reconnect_interval
         )
-        session = await driver.create_session(keyspace=s.keyspace)
+        session = await driver.create_session(keyspace=self._settings.keyspace)
         try:
             self._selects = {t.name: await session.create_prepared(t.select) for t in self.tables}
             self._by_bid = await session.create_prepared(SELECT_ADID_BY_BID)
@@ -219,11 +193,6 @@ class ProfileStore:
         if self._sketch_cluster is not None:
             await asyncio.to_thread(self._sketch_cluster.shutdown)
         self._sketch_cluster = self._sketches = None
-
-    @property
-    def ready(self) -> bool:
-        """Connected (whether a node answers now is :meth:`ping`'s question)."""
-        return self._session is not None
 
     async def ping(self, timeout: float = 0.5) -> bool:
         """Whether Cassandra answers a trivial query now (what ``/readyz`` reports)."""

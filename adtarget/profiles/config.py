@@ -1,14 +1,16 @@
 """Where the profile store lives: one settings object, read from ``ADTARGET_CASSANDRA_*``.
 
-The loaders, the migration CLI and the profile API all connect through :func:`connect`, so the
-contact points, the keyspace and its replication are configured in one place. Inside Airflow the
+The loaders, the migration CLI and the profile API all connect through :func:`cluster` (the
+profile API's reads through :func:`async_cluster`), so the contact points, the keyspace and its
+replication are configured in one place. Inside Airflow the
 ``cassandra_default`` connection is used instead (see :func:`settings_from_connection`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Literal
+import logging
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +19,12 @@ from adtarget.settings_types import CommaList
 
 if TYPE_CHECKING:
     from cassandra.cluster import Cluster
+
+driver_log = logging.getLogger("acsylla")
+# The C++ driver (Scylla's build of it) looks for Scylla's shard info on every connection and
+# logs its absence as an error; against Apache Cassandra there is none to find.
+_SCYLLA_ONLY = "Could not retrieve sharding info"
+_DRIVER_LEVELS = {"CRITICAL": logging.CRITICAL, "ERROR": logging.ERROR, "WARN": logging.WARNING}
 
 
 class CassandraSettings(BaseSettings):
@@ -142,4 +150,35 @@ def cluster(
             if reconnect_delay
             else {}
         ),
+    )
+
+
+async def _driver_message(message: Any) -> None:
+    """The C++ driver's log, into Python's ``acsylla`` logger (it would otherwise print to stderr)."""
+    level = _DRIVER_LEVELS.get(message.log_level, logging.INFO)
+    if message.message.startswith(_SCYLLA_ONLY):
+        level = logging.DEBUG
+    driver_log.log(level, "%s", message.message)
+
+
+def async_cluster(
+    settings: CassandraSettings, *, request_timeout: float = 10.0, reconnect_delay: float | None = None
+) -> Any:
+    """An acsylla cluster (asyncio over the C++ driver) for the same settings as :func:`cluster`:
+    what the profile API reads through. Token-aware routing is the C++ driver's default; its log
+    goes to Python's ``acsylla`` logger. ``reconnect_delay`` as for :func:`cluster`.
+    """
+    import acsylla
+
+    return acsylla.create_cluster(
+        settings.hosts,
+        port=settings.port,
+        **({"username": settings.username, "password": settings.password or ""} if settings.username else {}),
+        connect_timeout=settings.connect_timeout,
+        request_timeout=request_timeout,
+        protocol_version=4,  # as :func:`cluster`: v5's checksummed frames buy nothing here
+        load_balance_dc_aware=settings.local_dc,
+        **({"constant_reconnect_delay_ms": round(reconnect_delay * 1000)} if reconnect_delay else {}),
+        log_level="warn",
+        logging_callback=_driver_message,
     )

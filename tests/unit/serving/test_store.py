@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from serving.store import _driver_message, _plain
+from adtarget.profiles.config import _driver_message
+from serving.store import _plain
 
 
 def test_rows_become_json_ready_with_timestamps_in_utc_without_an_offset() -> None:
