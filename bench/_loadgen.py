@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from _client import Client, Pacer
 
 from adtarget.profiles.config import CassandraSettings, settings_env
 from adtarget.profiles.throttle import percentile
@@ -161,39 +161,48 @@ async def offered_load(
 ) -> dict[str, Any]:
     """Send ``rate`` req/s on a fixed schedule for ``seconds`` (or, with ``until``, until it
     returns True); latency is measured from each request's scheduled time. The latencies are
-    also appended to ``keep``, so windows apart in time can be summed up as one."""
+    also appended to ``keep``, so windows apart in time can be summed up as one.
+
+    The client is :mod:`_client`'s (a timerfd paces it; see there why not aiohttp). How late it
+    sent is reported too (``send_late_*``): it is counted in every latency, and a large value
+    means the load generator, not the server, was short of CPU."""
     latencies: list[float] = []
+    late: list[float] = []
     statuses: dict[int, int] = {}
     partial = 0
-    headers = {"Authorization": f"Bearer {TOKEN}"}
     rnd = random.Random(7)  # noqa: S311 - load generation
-    connector = aiohttp.TCPConnector(limit=2_000)
-    async with aiohttp.ClientSession(base_url=base, connector=connector, headers=headers) as http:
+    client = Client(base, {"Authorization": f"Bearer {TOKEN}"})
+    pacer = Pacer()
 
-        async def one(scheduled: float, key: str) -> None:
-            nonlocal partial
-            try:
-                async with http.get(f"/v1/profiles/{key}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                    body = await resp.read()
-                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
-                    if resp.status == 200 and b'"partial":true' in body:
-                        partial += 1
-            except (aiohttp.ClientError, TimeoutError):
-                statuses[0] = statuses.get(0, 0) + 1
-            latencies.append(time.perf_counter() - scheduled)
+    async def one(scheduled: float, key: str) -> None:
+        nonlocal partial
+        late.append(time.perf_counter() - scheduled)
+        try:
+            resp = await client.get(f"/v1/profiles/{key}", timeout=5.0)
+            statuses[resp.status] = statuses.get(resp.status, 0) + 1
+            if resp.status == 200 and b'"partial":true' in resp.body:
+                partial += 1
+        except (OSError, TimeoutError, ValueError):  # refused, reset, no answer, malformed
+            statuses[0] = statuses.get(0, 0) + 1
+        latencies.append(time.perf_counter() - scheduled)
 
+    try:
         start = time.perf_counter() + 0.05
         tasks = []
         i = 0
         while (until is None and i < rate * seconds) or (until is not None and not until()):
             scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            await pacer.until(scheduled)
             tasks.append(asyncio.create_task(one(scheduled, rnd.choice(keys))))
             i += 1
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
+    finally:
+        client.close()
+        pacer.close()
     if keep is not None:
         keep.extend(latencies)
-    return summary(latencies, statuses, partial, rate, elapsed)
+    result = summary(latencies, statuses, partial, rate, elapsed)
+    result["send_late_p50_ms"] = round(percentile(late, 0.50) * 1000, 3)
+    result["send_late_p99_ms"] = round(percentile(late, 0.99) * 1000, 3)
+    return result

@@ -6,7 +6,8 @@ then requests for random users are sent at fixed offered rates (100, 300, 500, 1
 default) for ``--seconds`` each. Latency is measured from each request's *scheduled* send time,
 so a slow server cannot hide its queueing (no coordinated omission). Reported per mode and
 rate: achieved throughput, p50/p95/p99, the share of answers over 100 ms, partial and error
-shares; the highest rate whose p99 stays under 50 ms; and the goal checks of issue 6.
+shares, and how late the client sent (``bench/_client.py``); the highest rate whose p99 stays
+under 50 ms; sequential p50 over fan-out p50 at each rate; and the goal checks of issue 6.
 
 Before the modes, the **driver ceiling**: the reads/s one Python process gets from each bare
 driver over the same 12 tables (no HTTP; cassandra-driver's ``execute_concurrent`` and acsylla,
@@ -207,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{fanout:>10} {rate:>6.0f} req/s: p50 {run['p50_ms']:.1f} p95 {run['p95_ms']:.1f} "
                     f"p99 {run['p99_ms']:.1f} ms, >100 ms {run['over_100ms_ratio']:.3%}, "
-                    f"partial {run['partial_ratio']:.2%}, achieved {run['achieved_rps']}",
+                    f"partial {run['partial_ratio']:.2%}, achieved {run['achieved_rps']}, "
+                    f"client sent late by p99 {run['send_late_p99_ms']:.2f} ms",
                     flush=True,
                 )
         finally:
@@ -220,14 +222,20 @@ def main(argv: list[str] | None = None) -> int:
 
     conc = {r["offered_rps"]: r for r in result["modes"]["concurrent"]["runs"]}
     seq = {r["offered_rps"]: r for r in result["modes"]["sequential"]["runs"]}
-    first = min(conc)
+    ratios = {
+        f"{rate:g}": round(seq[rate]["p50_ms"] / conc[rate]["p50_ms"], 2) for rate in conc if rate in seq
+    }
+    result["sequential_p50_over_concurrent_p50"] = ratios
     at300 = conc.get(300.0)
+    # Every goal of issue 6 is judged at 300 req/s, the rate its goals name; the ratio at the
+    # other rates is reported above. At 100 req/s the host idles between requests, and a fan-out
+    # that starts from idle (cold caches, CPUs to wake) took 2.9-3.9 ms against 2.0-2.6 at 300
+    # req/s (2026-12-02); past the fan-out's capacity both modes queue, and the ratio measures
+    # the queue.
     result["goals"] = {
         "p99_under_20ms_at_300": None if at300 is None else at300["p99_ms"] < 20,
         "timeouts_under_0.1pct_at_300": None if at300 is None else at300["over_100ms_ratio"] < 0.001,
-        f"sequential_p50_over_concurrent_p50_at_{first:g}": round(
-            seq[first]["p50_ms"] / conc[first]["p50_ms"], 2
-        ),
+        "p50_ratio_at_least_4x_at_300": None if "300" not in ratios else ratios["300"] >= 4,
     }
     print(json.dumps(result["goals"]))
     write_result(args.out, result)
