@@ -133,6 +133,7 @@ def main() -> None:
         .config("spark.sql.catalogImplementation", "in-memory")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "2g")
+        .config(match_udtf.ARROW_BATCH_CONF, str(match_udtf.ARROW_BATCH_ROWS))  # as the daily job
         .getOrCreate()
     )
     spark.read.parquet(str(path)).repartition(cores * 2).cache().createOrReplaceTempView("logs")

@@ -274,6 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     if "spark.sql.shuffle.partitions" not in spark.sparkContext.getConf().toDebugString():
         # The default 200 shuffle partitions cost a Python worker start each; a few per core do.
         spark.conf.set("spark.sql.shuffle.partitions", str(max(4, 2 * spark.sparkContext.defaultParallelism)))
+    if match_udtf.ARROW_BATCH_CONF not in spark.sparkContext.getConf().toDebugString():
+        spark.conf.set(match_udtf.ARROW_BATCH_CONF, str(match_udtf.ARROW_BATCH_ROWS))
     for statement in hiveql.load("warehouse/segments.sql"):
         spark.sql(statement)
     summaries = []
