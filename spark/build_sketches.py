@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         .enableHiveSupport()
         .getOrCreate()
     )
-    if "spark.sql.shuffle.partitions" not in spark.sparkContext.getConf().toDebugString():
+    if not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):  # --conf wins
         # The default 200 shuffle partitions are tiny tasks on one machine; a few per core do.
         spark.conf.set("spark.sql.shuffle.partitions", str(max(4, 2 * spark.sparkContext.defaultParallelism)))
     for statement in hiveql.load("warehouse/segments.sql"):

@@ -271,10 +271,11 @@ def main(argv: list[str] | None = None) -> None:
         .enableHiveSupport()
         .getOrCreate()
     )
-    if "spark.sql.shuffle.partitions" not in spark.sparkContext.getConf().toDebugString():
+    given = spark.sparkContext.getConf()  # what spark-submit's --conf set: left as it is
+    if not given.contains("spark.sql.shuffle.partitions"):
         # The default 200 shuffle partitions cost a Python worker start each; a few per core do.
         spark.conf.set("spark.sql.shuffle.partitions", str(max(4, 2 * spark.sparkContext.defaultParallelism)))
-    if match_udtf.ARROW_BATCH_CONF not in spark.sparkContext.getConf().toDebugString():
+    if not given.contains(match_udtf.ARROW_BATCH_CONF):
         spark.conf.set(match_udtf.ARROW_BATCH_CONF, str(match_udtf.ARROW_BATCH_ROWS))
     for statement in hiveql.load("warehouse/segments.sql"):
         spark.sql(statement)
