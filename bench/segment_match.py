@@ -3,13 +3,17 @@
 For 100 / 1,000 / 4,000 / 10,000 segments of ~10 patterns each (words and two-word phrases,
 a fifth of the segments in substring mode), over synthetic search queries:
 
-(a) ``LATERAL match_segments(query)``: our UDTF on Spark ``local[2]``; (a') the same matcher
-    over Arrow batches (``mapInArrow``), the path the daily extraction takes if it is faster;
+(a) ``LATERAL match_segments(query)``: our UDTF on Spark ``local[2]``, line by line; (a') the
+    same matcher over Arrow batches (``mapInArrow``), the path the daily extraction takes;
+    (a'') the same batches from SQL, ``match_segments_table(TABLE(SELECT id, query ...))``, the
+    Arrow UDTF that data engineers call;
 (b) token split + join in plain Spark SQL, the best pure-SQL peer (single-word patterns only,
     so it answers a smaller question than (a));
 (c) naive per-segment RLIKE: a join of lines and segments on ``query RLIKE regex``, measured
     on a sample of the lines (it is ~1,000x slower) and reported as rows/s;
-(d) the bare matcher on one Python thread, outside Spark: the ceiling per core.
+(d) the bare matcher on one Python thread, outside Spark, line by line: the ceiling per core
+    that issue 4 names; (d') the Arrow batch path's own function on one thread, outside Spark,
+    over the same batches: what (a') would reach if Spark cost nothing.
 
 Each path but (c) is measured ``--repeat`` times (3 by default) and reported by its median, with
 every sample: this machine is shared, and one sample can be off by half.
@@ -84,6 +88,15 @@ def bare(lines: list[str], rules: list[SegmentRule]) -> tuple[float, int]:
     return time.perf_counter() - t0, hits
 
 
+def bare_batches(table: pa.Table, rules: list[SegmentRule]) -> tuple[float, int]:
+    """(d'): the batch path's function over the lines in Arrow batches, on this thread."""
+    run = match_udtf.batch_matcher(rules, "id", "query")  # checks the rules, as the driver does
+    batches = table.to_batches(max_chunksize=match_udtf.ARROW_BATCH_ROWS)
+    t0 = time.perf_counter()  # the matcher is built in the time, on the first batch, as in a worker
+    hits = sum(batch.num_rows for batch in run(iter(batches)))
+    return time.perf_counter() - t0, hits
+
+
 def rotated(rules: list[SegmentRule], k: int) -> list[SegmentRule]:
     """The same rules in another order: the same answers, but another fingerprint, so that the
     workers build a new matcher (within the measured time) with nothing in its memory of lines."""
@@ -121,7 +134,8 @@ def main() -> None:
     settings = StackSettings()
     os.environ.update(spark_env(settings))
     path = log_lines(args.rows, settings.var_dir / "bench")
-    lines = pq.read_table(path).column("query").to_pylist()
+    table = pq.read_table(path)
+    lines = table.column("query").to_pylist()
 
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
@@ -153,13 +167,24 @@ def main() -> None:
             samples.append(seconds)
         run["bare_matcher"] = summary(samples, args.rows, hits=hits)
         print(f"  (d) bare matcher, 1 thread: {run['bare_matcher']['rows_per_s']:,} rows/s")
+        samples = []
+        for k in range(args.repeat):
+            seconds, batch_hits = bare_batches(table, rotated(rules, k))
+            samples.append(seconds)
+            if batch_hits != hits:
+                raise SystemExit(f"the batches found {batch_hits} memberships, the bare matcher {hits}")
+        run["bare_batches"] = summary(samples, args.rows, hits=batch_hits)
+        print(f"  (d') batch path outside Spark, 1 thread: {run['bare_batches']['rows_per_s']:,} rows/s")
 
-        # Each Spark path is warmed up first (JVM code, Python workers) on 20,000 lines with a
+        # Each Spark path is warmed up first (JVM code, Python workers) on all the lines, with a
         # matcher of its own: the measured matcher is built in the workers during the measured
-        # query, as in the daily job, and starts with nothing in its memory of lines.
+        # query, as in the daily job, and starts with nothing in its memory of lines. (A warm-up
+        # on 20,000 lines left the JVM's code half compiled: the first sample of the first
+        # segment count, 100, came out 15-30 % slower than the next, flattering the 10,000/100
+        # ratio.)
         warm_rules = [*rules, SegmentRule(n + 1, ("warm-up only",))]
         match_udtf.register(spark, warm_rules)
-        timed(spark, "SELECT count(*) FROM logs l, LATERAL match_segments(l.query) m WHERE l.id < 20000")
+        timed(spark, "SELECT count(*) FROM logs l, LATERAL match_segments(l.query) m")
         samples = []
         for k in range(args.repeat):
             match_udtf.register(spark, rotated(rules, k))
@@ -173,7 +198,7 @@ def main() -> None:
         print(f"  (a) UDTF via LATERAL, local[{cores}]: {run['udtf']['rows_per_s']:,} rows/s")
 
         warm = match_udtf.batch_matcher(warm_rules, "id", "query")
-        spark.table("logs").where(F.col("id") < 20000).mapInArrow(warm, "id long, segment_id long").count()
+        spark.table("logs").mapInArrow(warm, "id long, segment_id long").count()
         samples = []
         for k in range(args.repeat):
             # Reversed, then rotated: orders the UDTF did not use, so no worker reuses its matcher.
@@ -188,6 +213,21 @@ def main() -> None:
         rate = run["arrow_batch"]["rows_per_s"]
         print(f"  (a') Arrow batch path (mapInArrow), local[{cores}]: {rate:,} rows/s")
 
+        table_sql = "SELECT count(*) FROM match_segments_table(TABLE(SELECT id, query FROM logs))"
+        match_udtf.register(spark, warm_rules)
+        timed(spark, table_sql)
+        samples = []
+        for k in range(args.repeat):
+            # Rotated past the UDTF's orders: again a matcher no worker holds.
+            match_udtf.register(spark, rotated(rules, args.repeat + k))
+            seconds, table_hits = timed(spark, table_sql)
+            samples.append(seconds)
+            if table_hits != hits:
+                raise SystemExit(f"the TABLE UDTF found {table_hits} memberships, the bare matcher {hits}")
+        run["table_udtf"] = summary(samples, args.rows, hits=table_hits)
+        rate = run["table_udtf"]["rows_per_s"]
+        print(f"  (a'') Arrow UDTF over a TABLE argument, local[{cores}]: {rate:,} rows/s")
+
         single = [
             (r.segment_id, t)
             for r in rules
@@ -199,11 +239,11 @@ def main() -> None:
         spark.createDataFrame(single, "segment_id BIGINT, token STRING").createOrReplaceTempView("seg_tokens")
         join_sql = (
             "SELECT count(*) FROM (SELECT DISTINCT l.id, s.segment_id FROM "
-            "(SELECT id, explode(split(lower(query), ' ')) AS token FROM logs{where}) l "
+            "(SELECT id, explode(split(lower(query), ' ')) AS token FROM logs) l "
             "JOIN seg_tokens s ON l.token = s.token)"
         )
-        timed(spark, join_sql.format(where=" WHERE id < 20000"))  # warm, as the others
-        samples = [timed(spark, join_sql.format(where=""))[0] for _ in range(args.repeat)]
+        timed(spark, join_sql)  # warm, as the others
+        samples = [timed(spark, join_sql)[0] for _ in range(args.repeat)]
         run["sql_token_join"] = summary(samples, args.rows)
         rate = run["sql_token_join"]["rows_per_s"]
         print(f"  (b) SQL token split + join (single words only): {rate:,} rows/s")
@@ -248,23 +288,32 @@ def _ratios(runs: list[dict[str, Any]], cores: int) -> dict[str, Any]:
     for run in runs:
         n = run["segments"]
         udtf = run["udtf"]["rows_per_s"]
-        best = max(udtf, run.get("arrow_batch", {}).get("rows_per_s", 0))
+        table = run["table_udtf"]["rows_per_s"]
+        best = max(udtf, table, run["arrow_batch"]["rows_per_s"])
+        ceiling = run["bare_matcher"]["rows_per_s"] * cores
         entry = {
-            "udtf_vs_bare_times_cores": round(udtf / (run["bare_matcher"]["rows_per_s"] * cores), 3),
-            "best_path_vs_bare_times_cores": round(best / (run["bare_matcher"]["rows_per_s"] * cores), 3),
+            "udtf_vs_bare_times_cores": round(udtf / ceiling, 3),
+            "table_udtf_vs_bare_times_cores": round(table / ceiling, 3),
+            "best_path_vs_bare_times_cores": round(best / ceiling, 3),
+            "arrow_batch_vs_bare_batches_times_cores": round(
+                run["arrow_batch"]["rows_per_s"] / (run["bare_batches"]["rows_per_s"] * cores), 3
+            ),
             "best_path_vs_sql_token_join": round(best / run["sql_token_join"]["rows_per_s"], 3),
+            "table_udtf_vs_sql_token_join": round(table / run["sql_token_join"]["rows_per_s"], 3),
             "udtf_vs_sql_token_join": round(udtf / run["sql_token_join"]["rows_per_s"], 3),
         }
         if "rlike" in run:
             entry["udtf_vs_rlike"] = round(udtf / run["rlike"]["rows_per_s"], 1)
+            entry["table_udtf_vs_rlike"] = round(table / run["rlike"]["rows_per_s"], 1)
             entry["best_path_vs_rlike"] = round(best / run["rlike"]["rows_per_s"], 1)
         out[str(n)] = entry
     times = {run["segments"]: run["udtf"]["seconds"] for run in runs}
     if len(times) > 1:
         out["udtf_time_largest_vs_smallest"] = round(times[max(times)] / times[min(times)], 3)
-    batch = {run["segments"]: run["arrow_batch"]["seconds"] for run in runs if "arrow_batch" in run}
-    if len(batch) > 1:
-        out["arrow_batch_time_largest_vs_smallest"] = round(batch[max(batch)] / batch[min(batch)], 3)
+    for path in ("arrow_batch", "table_udtf"):
+        seconds = {run["segments"]: run[path]["seconds"] for run in runs}
+        if len(seconds) > 1:
+            out[f"{path}_time_largest_vs_smallest"] = round(seconds[max(seconds)] / seconds[min(seconds)], 3)
     return out
 
 

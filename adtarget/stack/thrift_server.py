@@ -3,7 +3,8 @@
 Started this way (rather than ``spark-submit --class HiveThriftServer2``) so that Python
 functions registered in the session, such as the segment-matching UDTF, can be called from
 HiveQL sent by pyhive, beeline or Airflow's HiveServer2Hook: ``adtarget_haystack`` and the
-``match_segments`` UDTF with the registry's active segments (followed as they change). Run by
+``match_segments`` and ``match_segments_table`` UDTFs with the registry's active segments
+(followed as they change). Run by
 the stack as ``python -m adtarget.stack.thrift_server``; configuration comes from
 ``SPARK_CONF_DIR``.
 """
@@ -43,12 +44,14 @@ def register_functions(spark: SparkSession) -> None:
 
 
 def follow_segments(spark: SparkSession, stopped: threading.Event, every: float = 10.0) -> None:
-    """Keep ``match_segments`` in step with the registry's active keyword segments (a thread).
+    """Keep ``match_segments`` and ``match_segments_table`` in step with the registry's active
+    keyword segments (a thread).
 
-    Data engineers call it from ad-hoc HiveQL; it is the matcher the daily extraction runs:
-    ``SELECT l.adid, m.segment_id FROM (SELECT adid, query FROM adtarget.search_log
-    WHERE dt = '2026-11-27') l, LATERAL match_segments(l.query) m``. The registry is polled
-    (a count and the newest change, cheap); the rules are rebuilt only when it changed.
+    Data engineers call them from ad-hoc HiveQL; they are the matcher the daily extraction runs:
+    ``SELECT key AS adid, segment_id FROM match_segments_table(TABLE(SELECT adid, query FROM
+    adtarget.search_log WHERE dt = '2026-11-27'))``, or line by line, ``... LATERAL
+    match_segments(l.query) m``. The registry is polled (a count and the newest change, cheap);
+    the rules are rebuilt only when it changed.
     """
     import datetime as dt
 
@@ -68,7 +71,7 @@ def follow_segments(spark: SparkSession, stopped: threading.Event, every: float 
                     rules = build(today, registry.active(today), registry.get).text_rules
                     match_udtf.register(spark, rules)
                     seen = stamp
-                    print(f"thrift-server: match_segments has {len(rules)} keyword segments", flush=True)
+                    print(f"thrift-server: the matching UDTFs have {len(rules)} keyword segments", flush=True)
         except (OSError, PlanError, psycopg.Error) as exc:
             # The server keeps serving with the rules it has; the next poll tries again.
             print(f"thrift-server: segment rules not refreshed: {exc}", flush=True)

@@ -75,6 +75,24 @@ def test_lateral_match_segments_equals_the_matcher(spark: Any) -> None:
     assert (4, 6) in got  # the hostile string, matched literally
 
 
+def test_match_segments_table_equals_the_matcher(spark: Any) -> None:
+    # The Arrow form over a TABLE argument: the same memberships, the key given back as a string,
+    # and a TABLE of the wrong shape refused with its columns named.
+    match_udtf.register(spark, RULES)
+    logs = spark.createDataFrame(list(enumerate(LINES)), "id INT, text STRING")
+    logs.createOrReplaceTempView("logs")
+    rows = spark.sql(
+        "SELECT key, segment_id FROM match_segments_table(TABLE(SELECT id, text FROM logs))"
+    ).collect()
+    got = sorted((int(r.key), r.segment_id) for r in rows)
+    matcher = SegmentMatcher(RULES)
+    expected = sorted((i, s) for i, line in enumerate(LINES) if line is not None for s in matcher.match(line))
+    assert got == expected
+    assert {type(r.key) for r in rows} == {str}
+    with pytest.raises(Exception, match=r"two columns.*it has \(text string, id int"):
+        spark.sql("SELECT * FROM match_segments_table(TABLE(SELECT text, id FROM logs))").collect()
+
+
 def test_a_bad_rule_fails_on_the_driver_naming_the_segment(spark: Any) -> None:
     with pytest.raises(MatcherError, match="segment 8: pattern '\\?\\?' has nothing to match"):
         match_udtf.register(spark, [SegmentRule(8, ("??",))])
@@ -100,5 +118,10 @@ def test_match_segments_over_hiveserver2_follows_the_registry(
                 )
                 time.sleep(2)
             assert rows == [(segment.segment_id,)]
+            table_sql = (
+                "SELECT key, segment_id FROM match_segments_table(TABLE("
+                "SELECT 'u1' AS adid, %(q)s AS q UNION ALL SELECT 'u2', 'nothing'))"
+            )
+            assert query(settings, table_sql, {"q": f"cheap {word}!"}) == [("u1", segment.segment_id)]
         finally:
             registry.set_status(segment.segment_id, Status.EXPIRED)

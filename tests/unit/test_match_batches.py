@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,3 +103,66 @@ def test_a_worker_keeps_the_matchers_of_its_latest_rule_sets_only() -> None:
     assert list(match_udtf._PLANS) == latest
     assert list(match_udtf._MATCHERS)[-match_udtf.KEEP :] == latest
     assert len(match_udtf._MATCHERS) == match_udtf.KEEP
+
+
+def test_no_pattern_is_found_across_two_lines_of_a_batch() -> None:
+    # A batch's lines are scanned as one text: the end of one line and the start of the next
+    # must not make a phrase (token mode) or a substring, in ASCII or in Hangul (UTF-8 bytes).
+    rules = [
+        SegmentRule(1, ("running shoes",)),
+        SegmentRule(2, ("ab",), mode=MatchMode.SUBSTRING),
+        SegmentRule(3, ("나이키운동화",), mode=MatchMode.SUBSTRING),
+        SegmentRule(4, ("나이키 운동화",)),
+        SegmentRule(5, ("b x",), mode=MatchMode.SUBSTRING),
+    ]
+    lines = [
+        "fast running",
+        "shoes now",
+        "xa",
+        "bx",
+        "나이키",
+        "운동화",
+        "ab",
+        "나이키 운동화",
+        "b",
+        "x",
+        "나이키운동화",
+    ]
+    batch = pa.RecordBatch.from_pydict({"row": list(range(len(lines))), "query": lines})
+    out = list(batch_matcher(rules, "row", "query")(iter([batch])))
+    got = list(zip(out[0]["row"].to_pylist(), out[0]["segment_id"].to_pylist(), strict=True))
+    assert got == [(6, 2), (7, 4), (10, 3)]
+
+
+def test_a_matcher_pickles_without_the_automaton_the_batch_path_made() -> None:
+    # Spark ships matchers between processes: what the batch path builds on first use is not
+    # shipped (nor needed: it is built again where it is next used).
+    matcher = SegmentMatcher(RULES)
+    assert [len(haystacks) for _, haystacks in matcher.corpora(["nike running shoes"])] == [1, 1]
+    copy = pickle.loads(pickle.dumps(matcher))
+    assert copy._token_automaton is None
+    assert copy.corpora(["x"])[0][0] is not None
+    assert copy.match("Nike running shoes") == matcher.match("Nike running shoes") == [1]
+
+
+def test_the_table_udtf_gives_the_batch_path_rows_with_the_key_as_a_string() -> None:
+    # What Spark runs for match_segments_table(TABLE(...)): eval takes the table's rows as Arrow
+    # batches, whatever its columns are named and whatever the key's type.
+    udtf = match_udtf.table_udtf_class(RULES)()
+    rows = pa.RecordBatch.from_pydict({"n": [7, 8, 9], "q": ["Nike running shoes", None, "나이키운동화"]})
+    out = list(udtf.eval(rows))
+    assert [b.schema.names for b in out] == [["key", "segment_id"]]
+    assert list(zip(out[0]["key"].to_pylist(), out[0]["segment_id"].to_pylist(), strict=True)) == [
+        ("7", 1),
+        ("9", 2),
+    ]
+
+
+def test_the_table_udtf_names_the_columns_it_was_given_when_they_are_not_a_key_and_a_string() -> None:
+    udtf = match_udtf.table_udtf_class(RULES)()
+    for rows in [
+        pa.RecordBatch.from_pydict({"adid": ["u0"], "query": ["nike"], "dt": ["2026-11-27"]}),
+        pa.RecordBatch.from_pydict({"query": ["nike"], "n": [1]}),
+    ]:
+        with pytest.raises(ValueError, match=r"match_segments_table: .* two columns.*it has \((adid|query) "):
+            list(udtf.eval(rows))
