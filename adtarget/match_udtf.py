@@ -98,12 +98,9 @@ def _bind(rules: Sequence[SegmentRule]) -> tuple[str, bytes]:
     return fingerprint(frozen), _packed(frozen)
 
 
-def udtf_class(rules: Sequence[SegmentRule]) -> type:
-    """A UDTF class bound to ``rules``: one output row ``(segment_id)`` per matching segment."""
-    return _udtf_class(_bind(rules))
-
-
 def _udtf_class(bound: tuple[str, bytes]) -> type:
+    """A UDTF class bound to the rules of ``bound``: one output row ``(segment_id)`` per
+    matching segment."""
     key, packed = bound
 
     class MatchSegments:
@@ -236,7 +233,12 @@ def _scan(matcher: SegmentMatcher, lines: list[str]) -> tuple[Any, Any]:
     for automaton, haystacks in matcher.corpora(lines):
         joined = pa.array(haystacks, pa.string())
         starts = np.frombuffer(joined.buffers()[1], np.int32, len(haystacks) + 1)
-        text = joined.buffers()[2].to_pybytes()[: starts[-1]].decode("latin-1") if len(joined) else ""
+        # The data buffer can be padded past the last line: only its used bytes are copied out.
+        text = (
+            joined.buffers()[2].slice(0, int(starts[-1])).to_pybytes().decode("latin-1")
+            if len(joined)
+            else ""
+        )
         # (end, pattern) pairs, flattened in C: no list of tuples for numpy to read one by one.
         found = np.fromiter(itertools.chain.from_iterable(automaton.iter(text)), np.int64).reshape(-1, 2)
         line_parts.append(np.searchsorted(starts, found[:, 0], side="right") - 1)
