@@ -11,9 +11,9 @@ per matching mode, so a line is scanned once however many segments there are; ne
   walked from each token of the line. It is the automaton's trie over an alphabet of tokens;
   failure links are not needed, as a match can only start at a token.
 
-Many lines at once (the Arrow batch path, :meth:`SegmentMatcher.corpora`): each mode's
-haystacks of all the lines are joined into one text and scanned by one automaton over UTF-8
-bytes, whole-token patterns too (framed by spaces, in a second automaton made on first use).
+Many lines at once (the Arrow batch path, :func:`batch_shapes`): the batch
+adapter scans all the lines' substring haystacks as one text, with one automaton pass, and looks
+their tokens up in the token trie's levels with Arrow's hash lookups (``adtarget.match_udtf``).
 
 Why not one character automaton for both: pyahocorasick finds a node's child by a linear scan
 of its children. With thousands of patterns the root has thousands of children (every first
@@ -43,7 +43,7 @@ from enum import StrEnum
 import ahocorasick
 
 #: Lines whose segments a matcher remembers when it matches line by line (the UDTF's path; the
-#: batch path matches each distinct line of a batch once, see ``SegmentMatcher.corpora``).
+#: batch path matches each distinct line of a batch once, see :func:`batch_shapes`).
 #: Search logs repeat their head queries: in the benchmark's million synthetic queries 36 % are
 #: distinct. The memory is emptied when full (cheaper than an LRU's bookkeeping per line; the
 #: head queries come back soon).
@@ -53,9 +53,9 @@ _TOKEN = re.compile(r"\w+")
 #: In the token trie: a prefix of patterns, not one itself (walk on); not in the trie at all.
 _PREFIX = -1
 _ABSENT = -2
-#: What a matcher makes for itself when first needed, and does not pickle: its memory of lines,
-#: and the token automaton of :meth:`SegmentMatcher.corpora`.
-_LAZY = ("_memo", "_token_automaton")
+#: What a matcher makes for itself as it matches, and does not pickle: its memory of lines, and
+#: the token trie it walks (see ``SegmentMatcher._phrases``).
+_LAZY = ("_memo", "_trie")
 _BUILDING = threading.Lock()
 
 
@@ -148,6 +148,62 @@ def needle(pattern: str, mode: str) -> str:
     return _key(pattern, MatchMode(mode))
 
 
+def batch_shapes(
+    lines: Sequence[str], *, tokens: bool, substrings: bool
+) -> tuple[list[str] | None, list[str] | None]:
+    """``(tokens, substring haystacks)`` of ``lines``, shaped for matching many lines at once.
+
+    ``tokens`` (if asked for): each line's normalised tokens joined by one space, for lookups of
+    the keys of :attr:`SegmentMatcher.token_patterns`. ``substring haystacks`` (if asked for):
+    each line as substring patterns are searched in it, then a newline, which no pattern holds:
+    joined into one text and taken as UTF-8 bytes, they are what
+    :attr:`SegmentMatcher.substring_automaton` scans, and no pattern is found across two lines.
+    """
+    normalized = list(map(normalize, lines))
+    token_shapes = None
+    if tokens:
+        findall = _TOKEN.findall
+        token_shapes = [" ".join(findall(n)) for n in normalized]
+    substring_shapes = None
+    if substrings:
+        # _haystack's shape, inlined: calling it per line took 45 % longer (2026-12-02).
+        substring_shapes = [" ".join(n.split()) + "\n" for n in normalized]
+    return token_shapes, substring_shapes
+
+
+class Judge:
+    """The rules decided after the scan, from the set of patterns a line holds: rules that need
+    all their patterns, and rules with exclusions.
+
+    Its own small object, so that the batch path ships it without the rest of the matcher.
+    """
+
+    def __init__(
+        self, patterns: dict[int, tuple[tuple[int, bool], ...]], rules: dict[int, tuple[int, int]]
+    ) -> None:
+        # Pattern number -> (rule index, is it an exclusion), for the patterns of judged rules.
+        self._patterns = patterns
+        # Rule index -> (segment id, how many distinct include patterns must be found).
+        self._rules = rules
+
+    def members(self, hits: Iterable[int]) -> set[int]:
+        """The segments of the judged rules that a line with the patterns ``hits`` satisfies."""
+        found: dict[int, set[int]] = {}  # rule index -> include patterns found
+        excluded: set[int] = set()
+        for number in hits:
+            for index, is_exclude in self._patterns.get(number, ()):
+                if is_exclude:
+                    excluded.add(index)
+                else:
+                    found.setdefault(index, set()).add(number)
+        members: set[int] = set()
+        for index, numbers in found.items():
+            segment_id, needed = self._rules[index]
+            if index not in excluded and len(numbers) >= needed:
+                members.add(segment_id)
+        return members
+
+
 class SegmentMatcher:
     """All rules compiled into one structure per mode; :meth:`match` gives a line's segments.
 
@@ -157,11 +213,11 @@ class SegmentMatcher:
 
     Matching has two steps, public for the batch adapter: finding the patterns of lines
     (numbered in :attr:`pattern_segments`; the adapter scans many lines at once, see
-    :meth:`corpora`), then :meth:`members` turns found patterns into segments. Most rules are
+    :func:`batch_shapes`), then :meth:`members` turns found patterns into segments. Most rules are
     "any pattern, nothing excluded": a found pattern makes them members outright, and
     :attr:`pattern_segments` lists them per pattern, so a batch can expand many lines' patterns
     into segments with array operations. The other rules are judged from the set of patterns
-    found (:attr:`judged_patterns`, :meth:`judged_members`).
+    found (:attr:`judged_patterns`, :attr:`judge`).
     """
 
     def __init__(self, rules: Iterable[SegmentRule]) -> None:
@@ -177,12 +233,12 @@ class SegmentMatcher:
                 if collecting:
                     gc.enable()
         self._memo: dict[str, tuple[int, ...]] = {}
-        self._token_automaton: ahocorasick.Automaton | None = None
 
     def _build(self, rules: Iterable[SegmentRule]) -> None:
         self._rules: list[SegmentRule] = []
-        # For each rule: how many distinct include patterns it has (all are needed for ALL).
-        self._needed: list[int] = []
+        # Rules judged after the scan, by index: (segment id, distinct include patterns it needs
+        # found: all of them for ALL, one for ANY).
+        judged_rules: dict[int, tuple[int, int]] = {}
         # Per mode: pattern as written -> pattern number. Segments share keywords: each distinct
         # pattern is normalised once (the benchmark's 10,000 segments have 100,000 patterns,
         # 58,643 of them distinct), and patterns written differently but equal once normalised
@@ -232,7 +288,6 @@ class SegmentMatcher:
                     # A rule's patterns are added one after another: a repeat is the last entry.
                     if not targets or targets[-1] != segment_id:
                         targets.append(segment_id)
-                self._needed.append(0)
                 continue
             include: set[int] = set()
             for pattern, is_exclude in [(p, False) for p in rule.patterns] + [
@@ -246,26 +301,22 @@ class SegmentMatcher:
                     judged[number].append(entry)
                 if not is_exclude:
                     include.add(number)
-            self._needed.append(len(include))
+            judged_rules[index] = (segment_id, len(include) if rule.require is Require.ALL else 1)
         #: Per pattern number: the segments it makes members outright, ascending.
         self.pattern_segments: list[tuple[int, ...]] = [tuple(sorted(t)) for t in simple]
-        self._judged: list[tuple[tuple[int, bool], ...]] = [tuple(j) for j in judged]
+        #: The rules judged after the scan (all patterns needed, or exclusions).
+        self.judge = Judge({n: tuple(j) for n, j in enumerate(judged) if j}, judged_rules)
         #: Per pattern number: whether rules are judged after the scan when it is found.
         self.judged_patterns: list[bool] = [bool(j) for j in judged]
-        # Token mode: each pattern's tokens joined by one space -> its number; each shorter
-        # prefix of a pattern -> _PREFIX (walk on), unless it is a pattern itself.
-        self._phrases: dict[str, int] = {}
+        # Token mode: each pattern's tokens joined by one space -> its number.
+        self._token_keys: dict[str, int] = {}
         automaton = ahocorasick.Automaton()
         for number, (mode, key) in enumerate(keys):
             if mode is MatchMode.TOKEN:
-                phrase = key[1:-1]  # the tokens, joined by one space
-                if " " in phrase:
-                    words = phrase.split(" ")
-                    for n in range(1, len(words)):
-                        self._phrases.setdefault(" ".join(words[:n]), _PREFIX)
-                self._phrases[phrase] = number
+                self._token_keys[key[1:-1]] = number
             else:
                 automaton.add_word(_bytes(key), number)
+        self._trie: dict[str, int] | None = None  # made on first use: see _phrases
         self._substrings: ahocorasick.Automaton | None = None
         if len(automaton):
             automaton.make_automaton()
@@ -277,7 +328,7 @@ class SegmentMatcher:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._memo = {}
-        self._token_automaton = None
+        self._trie = None
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -302,44 +353,38 @@ class SegmentMatcher:
             memo[line] = found
         return found
 
-    def corpora(self, lines: Sequence[str]) -> list[tuple[ahocorasick.Automaton, list[str]]]:
-        """``lines`` shaped for one automaton pass per matching mode in use, over all of them.
+    @property
+    def token_patterns(self) -> dict[str, int]:
+        """Whole-token patterns, as their tokens joined by one space -> pattern number."""
+        return self._token_keys
 
-        Each entry is ``(automaton, haystacks)``, one haystack per line. Joined into one text
-        and taken as UTF-8 bytes, one character per byte (see :func:`_bytes`), they are what
-        ``automaton.iter`` scans: it gives ``(end, pattern)``, the pattern being in the line
-        whose bytes hold ``end``. No pattern is found across two lines: token haystacks are
-        framed by spaces, so two lines meet at two spaces, which no key holds; substring
-        haystacks end with a newline, which no key holds either.
+    def _phrases(self) -> dict[str, int]:
+        """The token trie that :meth:`match` walks: each pattern's tokens joined by one space ->
+        its number; each shorter prefix of a pattern -> _PREFIX (walk on), unless it is a
+        pattern itself. Made on the first line matched: the batch path walks a trie of its own
+        (``adtarget.match_udtf``), and a build for it need not make this one."""
+        trie = self._trie
+        if trie is None:
+            trie = {}
+            for phrase, number in self._token_keys.items():
+                if " " in phrase:
+                    words = phrase.split(" ")
+                    for n in range(1, len(words)):
+                        trie.setdefault(" ".join(words[:n]), _PREFIX)
+                trie[phrase] = number
+            self._trie = trie
+        return trie
 
-        Scanning a batch of lines as one text costs one Python step per pattern found instead of
-        several per line and token: on the benchmark's lines, 25-40 % less time in the batch
-        adapter than :meth:`segments` line by line (2026-12-02). Line by line, the token trie is
-        the faster (by 15 %), so :meth:`segments` keeps it, and the token automaton over bytes
-        is built on the first call here.
-        """
-        normalized = list(map(normalize, lines))
-        found: list[tuple[ahocorasick.Automaton, list[str]]] = []
-        if self._phrases:
-            automaton = self._token_automaton
-            if automaton is None:
-                automaton = self._token_automaton = ahocorasick.Automaton()
-                for phrase, number in self._phrases.items():
-                    if number >= 0:
-                        automaton.add_word(_bytes(f" {phrase} "), number)
-                automaton.make_automaton()
-            # _haystack's shapes, inlined (calling it per line took 45 % longer on the benchmark's
-            # lines), then a newline after each substring haystack.
-            findall = _TOKEN.findall
-            found.append((automaton, [" " + " ".join(findall(n)) + " " for n in normalized]))
-        if self._substrings is not None:
-            found.append((self._substrings, [" ".join(n.split()) + "\n" for n in normalized]))
-        return found
+    @property
+    def substring_automaton(self) -> ahocorasick.Automaton | None:
+        """The automaton of substring patterns over UTF-8 bytes (see :func:`_bytes`), whose values
+        are pattern numbers; None when no rule is in substring mode."""
+        return self._substrings
 
     def _find(self, line: str) -> list[int]:
         normalized = normalize(line)  # once per line, whatever the number of modes
         hits: list[int] = []
-        phrases = self._phrases
+        phrases = self._phrases()
         if phrases:
             words = _TOKEN.findall(normalized)
             last = len(words)
@@ -366,36 +411,15 @@ class SegmentMatcher:
         """The segments (ascending) of a line in which the patterns ``hits`` were found."""
         if not hits:
             return ()
-        simple, judged = self.pattern_segments, self._judged
+        simple, judged = self.pattern_segments, self.judged_patterns
         if len(hits) == 1 and not judged[hits[0]]:
             return simple[hits[0]]  # one pattern, no rule to judge: no set to build
         members: set[int] = set()
         for number in hits:
             members.update(simple[number])
         if any(judged[number] for number in hits):
-            members.update(self.judged_members(hits))
+            members.update(self.judge.members(hits))
         return tuple(sorted(members))
-
-    def judged_members(self, hits: Sequence[int]) -> set[int]:
-        """The segments of the rules judged after the scan (all patterns needed, or exclusions)
-        that a line with the patterns ``hits`` satisfies."""
-        found: dict[int, set[int]] = {}  # rule index -> include patterns found
-        excluded: set[int] = set()
-        for number in hits:
-            for index, is_exclude in self._judged[number]:
-                if is_exclude:
-                    excluded.add(index)
-                else:
-                    found.setdefault(index, set()).add(number)
-        members: set[int] = set()
-        for index, numbers in found.items():
-            if index in excluded:
-                continue
-            rule = self._rules[index]
-            if rule.require is Require.ALL and len(numbers) < self._needed[index]:
-                continue
-            members.add(rule.segment_id)
-        return members
 
     def match_many(self, lines: Sequence[str]) -> list[list[int]]:
         """:meth:`match` for each line, one after another."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from adtarget import match_udtf
 from adtarget.match_udtf import batch_matcher
-from adtarget.matcher import MatchMode, SegmentMatcher, SegmentRule
+from adtarget.matcher import MatcherError, MatchMode, SegmentMatcher, SegmentRule
 from tests.unit import rule_cases
 
 RULES = [
@@ -19,6 +19,13 @@ RULES = [
     SegmentRule(2, ("나이키",), mode=MatchMode.SUBSTRING),
     SegmentRule(3, ("'; DROP TABLE x; --",), mode=MatchMode.SUBSTRING),
 ]
+
+
+def _one_batch(rules: list[SegmentRule], lines: list[str]) -> list[tuple[int, int]]:
+    """``(row, segment id)`` pairs of the batch path over ``lines`` as one batch."""
+    batch = pa.RecordBatch.from_pydict({"row": list(range(len(lines))), "query": lines})
+    out = list(batch_matcher(rules, "row", "query")(iter([batch])))
+    return list(zip(out[0]["row"].to_pylist(), out[0]["segment_id"].to_pylist(), strict=True))
 
 
 def test_batches_give_one_row_per_line_and_segment() -> None:
@@ -96,13 +103,10 @@ def test_a_worker_keeps_the_matchers_of_its_latest_rule_sets_only() -> None:
     keys = []
     for n in range(match_udtf.KEEP + 2):
         rules = [SegmentRule(n + 1, ("nike",))]
-        keys.append(match_udtf.fingerprint(rules))
+        keys.append(match_udtf.compiled(rules)[0])
         out = list(batch_matcher(rules, "adid", "query")(iter([batch])))
         assert out[0]["segment_id"].to_pylist() == [n + 1]
-    latest = keys[-match_udtf.KEEP :]
-    assert list(match_udtf._PLANS) == latest
-    assert list(match_udtf._MATCHERS)[-match_udtf.KEEP :] == latest
-    assert len(match_udtf._MATCHERS) == match_udtf.KEEP
+    assert list(match_udtf._PLANS) == keys[-match_udtf.KEEP :]
 
 
 def test_no_pattern_is_found_across_two_lines_of_a_batch() -> None:
@@ -128,21 +132,71 @@ def test_no_pattern_is_found_across_two_lines_of_a_batch() -> None:
         "x",
         "나이키운동화",
     ]
-    batch = pa.RecordBatch.from_pydict({"row": list(range(len(lines))), "query": lines})
-    out = list(batch_matcher(rules, "row", "query")(iter([batch])))
-    got = list(zip(out[0]["row"].to_pylist(), out[0]["segment_id"].to_pylist(), strict=True))
+    got = _one_batch(rules, lines)
     assert got == [(6, 2), (7, 4), (10, 3)]
 
 
-def test_a_matcher_pickles_without_the_automaton_the_batch_path_made() -> None:
-    # Spark ships matchers between processes: what the batch path builds on first use is not
-    # shipped (nor needed: it is built again where it is next used).
+def test_the_driver_compiles_the_rules_once_and_a_worker_unpickles_them_once() -> None:
+    # What Spark ships: the compiled plan as bytes, keyed by their digest; a worker unpickles
+    # them on first use, then keeps the plan. A matcher ships without the memory of lines and
+    # the token trie it made as it matched.
+    key, packed = match_udtf.compiled(RULES)
+    assert key != match_udtf.compiled(RULES[:2])[0]
+    plan = match_udtf._plan(key, packed)
+    assert match_udtf._plan(key, packed) is plan
+    batch = pa.RecordBatch.from_pydict({"adid": ["u0"], "query": ["Nike running shoes"]})
+    assert match_udtf._matched(plan, batch["adid"], batch["query"])[1].to_pylist() == [1]
     matcher = SegmentMatcher(RULES)
-    assert [len(haystacks) for _, haystacks in matcher.corpora(["nike running shoes"])] == [1, 1]
+    assert matcher.match("Nike running shoes") == [1]
+    assert matcher._memo
+    assert matcher._trie
     copy = pickle.loads(pickle.dumps(matcher))
-    assert copy._token_automaton is None
-    assert copy.corpora(["x"])[0][0] is not None
-    assert copy.match("Nike running shoes") == matcher.match("Nike running shoes") == [1]
+    assert (copy._memo, copy._trie) == ({}, None)
+    assert copy.match("Nike running shoes") == [1]
+
+
+def test_a_bad_rule_fails_on_the_driver_with_its_segment_named() -> None:
+    with pytest.raises(MatcherError, match=r"segment 9: pattern '--' has nothing to match"):
+        batch_matcher([*RULES, SegmentRule(9, ("--",))], "adid", "query")
+
+
+def test_phrases_are_walked_token_by_token_where_a_run_begins_a_longer_pattern() -> None:
+    # The token trie's levels: a pattern that is also the start of longer ones, a three-token
+    # pattern whose two-token start is none, runs that stop at the end of their line.
+    rules = [
+        SegmentRule(1, ("new",)),
+        SegmentRule(2, ("new york",)),
+        SegmentRule(3, ("new york city",)),
+        SegmentRule(4, ("big apple pie",)),
+        SegmentRule(5, ("york",)),
+    ]
+    lines = [
+        "New York City",
+        "new york",
+        "big apple",
+        "big apple pie",
+        "new",
+        "york new",
+        "a big apple pie new",
+    ]
+    got = _one_batch(rules, lines)
+    matcher = SegmentMatcher(rules)
+    assert got == [(i, s) for i, line in enumerate(lines) for s in matcher.match(line)]
+    assert got == [
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (0, 5),
+        (1, 1),
+        (1, 2),
+        (1, 5),
+        (3, 4),
+        (4, 1),
+        (5, 1),
+        (5, 5),
+        (6, 1),
+        (6, 4),
+    ]
 
 
 def test_the_table_udtf_gives_the_batch_path_rows_with_the_key_as_a_string() -> None:
