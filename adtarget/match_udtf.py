@@ -198,13 +198,14 @@ class _Plan:
         # The token trie by depth: level k holds the runs of k + 1 tokens that are a pattern or
         # begin a longer one, each with its pattern number (-1: none) and whether it does.
         runs: list[dict[str, list[int]]] = []
-        for phrase, number in matcher.token_patterns.items():
-            words = phrase.split(" ")
-            while len(runs) < len(words):
+        for run, depth, number in matcher.token_trie():
+            while len(runs) <= depth:
                 runs.append({})
-            runs[len(words) - 1].setdefault(phrase, [-1, 0])[0] = number
-            for n in range(1, len(words)):
-                runs[n - 1].setdefault(" ".join(words[:n]), [-1, 0])[1] = 1
+            entry = runs[depth].setdefault(run, [-1, 0])
+            if number < 0:
+                entry[1] = 1
+            else:
+                entry[0] = number
         self.levels: list[tuple[pa.Array, Any, Any]] = [
             (
                 pa.array(list(level), pa.string()),

@@ -36,7 +36,7 @@ import gc
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -154,7 +154,7 @@ def batch_shapes(
     """``(tokens, substring haystacks)`` of ``lines``, shaped for matching many lines at once.
 
     ``tokens`` (if asked for): each line's normalised tokens joined by one space, for lookups of
-    the keys of :attr:`SegmentMatcher.token_patterns`. ``substring haystacks`` (if asked for):
+    the runs of :meth:`SegmentMatcher.token_trie`. ``substring haystacks`` (if asked for):
     each line as substring patterns are searched in it, then a newline, which no pattern holds:
     joined into one text and taken as UTF-8 bytes, they are what
     :attr:`SegmentMatcher.substring_automaton` scans, and no pattern is found across two lines.
@@ -353,25 +353,31 @@ class SegmentMatcher:
             memo[line] = found
         return found
 
-    @property
-    def token_patterns(self) -> dict[str, int]:
-        """Whole-token patterns, as their tokens joined by one space -> pattern number."""
-        return self._token_keys
+    def token_trie(self) -> Iterator[tuple[str, int, int]]:
+        """The entries of the token trie, as ``(run, depth, number)``: a run of ``depth + 1``
+        tokens joined by one space. For each whole-token pattern, each shorter run that begins
+        it, with number -1, then the pattern, with its number. A run can come more than once,
+        and be a pattern too. (The one place that takes patterns apart into runs: the line path
+        walks them as one dict, the batch path by levels.)"""
+        for phrase, number in self._token_keys.items():
+            words = phrase.split(" ")
+            for n in range(1, len(words)):
+                yield " ".join(words[:n]), n - 1, _PREFIX
+            yield phrase, len(words) - 1, number
 
     def _phrases(self) -> dict[str, int]:
         """The token trie that :meth:`match` walks: each pattern's tokens joined by one space ->
-        its number; each shorter prefix of a pattern -> _PREFIX (walk on), unless it is a
-        pattern itself. Made on the first line matched: the batch path walks a trie of its own
-        (``adtarget.match_udtf``), and a build for it need not make this one."""
+        its number; each shorter run that begins a pattern -> _PREFIX (walk on), unless it is a
+        pattern itself. Made on the first line matched: the batch path walks the same trie by
+        levels (``adtarget.match_udtf``), and a build for it need not make this one."""
         trie = self._trie
         if trie is None:
             trie = {}
-            for phrase, number in self._token_keys.items():
-                if " " in phrase:
-                    words = phrase.split(" ")
-                    for n in range(1, len(words)):
-                        trie.setdefault(" ".join(words[:n]), _PREFIX)
-                trie[phrase] = number
+            for run, _depth, number in self.token_trie():
+                if number == _PREFIX:
+                    trie.setdefault(run, _PREFIX)
+                else:
+                    trie[run] = number
             self._trie = trie
         return trie
 
