@@ -70,8 +70,8 @@ def _packed(compiled: object) -> tuple[str, bytes]:
     Spark unpickles a function and what it holds for every task, and a day's extraction has a
     task per block of logs: bytes cost nothing to unpickle, and a worker unpickles what they
     hold only once (see :func:`_kept`). Compiling once on the driver instead of in each worker:
-    at 10,000 segments a worker spent 0.45 s building the matcher and its batch plan, and spends
-    0.01 s unpickling the plan (2026-12-02). A bad rule fails on the driver, with its segment
+    at 10,000 segments a worker spent 0.45 s building the matcher and its batch plan, and spent
+    0.01 s unpickling them (2026-12-02). A bad rule fails on the driver, with its segment
     named, not in a worker.
     """
     packed = pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL)
@@ -79,24 +79,18 @@ def _packed(compiled: object) -> tuple[str, bytes]:
 
 
 def compiled(rules: Sequence[SegmentRule]) -> tuple[str, bytes]:
-    """``(key, packed plan)``: the rules compiled on the driver for the batch path."""
-    return _packed(_Plan(SegmentMatcher(rules)))
+    """``(key, packed matcher)``: the rules compiled on the driver."""
+    return _packed(SegmentMatcher(rules))
 
 
 # Per Python worker process: key -> what the driver compiled. Workers are reused across
 # tasks, so a day's extraction unpickles it once per worker, not once per task or row.
 _MATCHERS: dict[str, SegmentMatcher] = {}
-_PLANS: dict[str, _Plan] = {}
 
 
 def _matcher(key: str, packed: bytes) -> SegmentMatcher:
     matcher: SegmentMatcher = _kept(_MATCHERS, key, lambda: pickle.loads(packed))  # noqa: S301 - our driver's
     return matcher
-
-
-def _plan(key: str, packed: bytes) -> _Plan:
-    plan: _Plan = _kept(_PLANS, key, lambda: pickle.loads(packed))  # noqa: S301 - our driver's
-    return plan
 
 
 def _udtf_class(key: str, packed: bytes) -> type:
@@ -139,7 +133,7 @@ def _table_udtf_class(key: str, packed: bytes) -> type:
                     f"{TABLE_NAME}: its TABLE argument must have two columns, a key and the string "
                     f"to match (a search log's adid and query, say); it has ({given})"
                 )
-            keys, segments = _matched(_plan(key, packed), rows.column(0), rows.column(1))
+            keys, segments = _matched(_matcher(key, packed), rows.column(0), rows.column(1))
             yield pa.RecordBatch.from_arrays([keys.cast(pa.string()), segments], ["key", "segment_id"])
 
     return MatchSegmentsTable
@@ -167,53 +161,12 @@ def batch_matcher(
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
-        plan = _plan(compiled_key, packed)
+        matcher = _matcher(compiled_key, packed)
         for batch in batches:
-            keys, segments = _matched(plan, batch.column(key), batch.column(text))
+            keys, segments = _matched(matcher, batch.column(key), batch.column(text))
             yield pa.RecordBatch.from_arrays([keys, segments], [key, "segment_id"])
 
     return run
-
-
-class _Plan:
-    """What the batch path needs of a matcher, and no more (it is shipped to every worker): its
-    patterns' segments as arrays (for :func:`_expand`), its token trie as levels of lookups (for
-    :func:`_token_hits`), its substring automaton, and its judged rules."""
-
-    def __init__(self, matcher: SegmentMatcher) -> None:
-        import numpy as np
-        import pyarrow as pa
-
-        per_pattern = matcher.pattern_segments
-        # Segments are numbered by rank of their id, so that sorting numbers sorts ids.
-        self.ids = np.array(sorted({r.segment_id for r in matcher.rules}), np.int64)
-        sizes = np.fromiter(map(len, per_pattern), np.int64, len(per_pattern))
-        flat = np.fromiter(itertools.chain.from_iterable(per_pattern), np.int64, int(sizes.sum()))
-        self.sizes = sizes
-        self.starts = np.cumsum(sizes) - sizes
-        self.ranks = np.searchsorted(self.ids, flat)
-        self.judged = np.array(matcher.judged_patterns, bool)
-        self.judge = matcher.judge if self.judged.any() else None
-        self.substrings = matcher.substring_automaton
-        # The token trie by depth: level k holds the runs of k + 1 tokens that are a pattern or
-        # begin a longer one, each with its pattern number (-1: none) and whether it does.
-        runs: list[dict[str, list[int]]] = []
-        for run, depth, number in matcher.token_trie():
-            while len(runs) <= depth:
-                runs.append({})
-            entry = runs[depth].setdefault(run, [-1, 0])
-            if number < 0:
-                entry[1] = 1
-            else:
-                entry[0] = number
-        self.levels: list[tuple[pa.Array, Any, Any]] = [
-            (
-                pa.array(list(level), pa.string()),
-                np.array([entry[0] for entry in level.values()], np.int64),
-                np.array([entry[1] for entry in level.values()], bool),
-            )
-            for level in runs
-        ]
 
 
 def _ranges(starts: Any, lengths: Any) -> Any:
@@ -224,25 +177,26 @@ def _ranges(starts: Any, lengths: Any) -> Any:
     return np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
 
 
-def _matched(plan: _Plan, keys: pa.Array, texts: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _matched(matcher: SegmentMatcher, keys: pa.Array, texts: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``(keys, segment ids)``: one pair per row and segment its line is in (see :func:`_expand`)."""
     import pyarrow as pa
 
-    take, found = _expand(texts, plan)
+    take, found = _expand(texts, matcher)
     return keys.take(pa.array(take)), pa.array(found)
 
 
-def _scan(plan: _Plan, lines: list[str]) -> tuple[Any, Any]:
+def _scan(matcher: SegmentMatcher, lines: list[str]) -> tuple[Any, Any]:
     """``(line numbers, pattern numbers)``: one pair per pattern found in ``lines`` and time
     found (numpy int64 arrays)."""
     import numpy as np
 
-    tokens, substrings = batch_shapes(lines, tokens=bool(plan.levels), substrings=plan.substrings is not None)
+    automaton = matcher.substring_automaton
+    tokens, substrings = batch_shapes(lines, tokens=bool(matcher.levels), substrings=automaton is not None)
     parts = []
     if tokens is not None:
-        parts.append(_token_hits(plan.levels, tokens))
+        parts.append(_token_hits(matcher.levels, tokens))
     if substrings is not None:
-        parts.append(_substring_hits(plan.substrings, substrings))
+        parts.append(_substring_hits(automaton, substrings))
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -307,7 +261,7 @@ def _substring_hits(automaton: Any, haystacks: list[str]) -> tuple[Any, Any]:
     return np.searchsorted(starts, found[:, 0], side="right") - 1, found[:, 1]
 
 
-def _expand(texts: pa.Array, plan: _Plan) -> tuple[Any, Any]:
+def _expand(texts: pa.Array, matcher: SegmentMatcher) -> tuple[Any, Any]:
     """``(rows, segment ids)``: one pair per row of ``texts`` and segment its line is in, rows in
     order and each row's segments ascending (numpy int64 arrays). Null lines are in no segment."""
     import numpy as np
@@ -315,36 +269,37 @@ def _expand(texts: pa.Array, plan: _Plan) -> tuple[Any, Any]:
 
     encoded = pc.dictionary_encode(texts)
     # The distinct lines' patterns, then one more "line" with none, which null rows point at.
-    hit_line, patterns = _scan(plan, encoded.dictionary.to_pylist())
+    hit_line, patterns = _scan(matcher, encoded.dictionary.to_pylist())
     lines = len(encoded.dictionary) + 1
     # Each found pattern -> the segments it makes members outright, as (line, segment rank).
-    sizes = plan.sizes[patterns]
+    ids = matcher.ids
+    sizes = matcher.sizes[patterns]
     line_of = np.repeat(hit_line, sizes)
-    rank = plan.ranks[_ranges(plan.starts[patterns], sizes)]
-    if plan.judge is not None:
-        judged = plan.judged[patterns]
+    rank = matcher.ranks[_ranges(matcher.starts[patterns], sizes)]
+    if len(matcher.judge):
+        judged = matcher.judged[patterns]
         if judged.any():
             keep = np.isin(hit_line, hit_line[judged])
             per_line: dict[int, list[int]] = {}
             for line, number in zip(hit_line[keep].tolist(), patterns[keep].tolist(), strict=True):
                 per_line.setdefault(line, []).append(number)
-            extra = [(line, s) for line, found in per_line.items() for s in plan.judge.members(found)]
+            extra = [(line, s) for line, found in per_line.items() for s in matcher.judge.members(found)]
             if extra:
                 more = np.array(extra, np.int64)
                 line_of = np.concatenate([line_of, more[:, 0]])
-                rank = np.concatenate([rank, np.searchsorted(plan.ids, more[:, 1])])
+                rank = np.concatenate([rank, np.searchsorted(ids, more[:, 1])])
     # A line can find two patterns of one segment: one pair each, sorted by line, then segment.
     # The pairs come in runs already sorted (by line, per mode and phrase length; within a line,
     # per pattern), which the stable sort (timsort) merges in about linear time: for a worker's
     # half of the benchmark at 10,000 segments (1.5 M pairs), 0.012 s against np.unique's 0.20 s
     # and quicksort's 0.046 s.
-    pairs = line_of * len(plan.ids) + rank
+    pairs = line_of * len(ids) + rank
     pairs.sort(kind="stable")
     if len(pairs) > 1:
         pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
-    line_of, rank = np.divmod(pairs, max(len(plan.ids), 1))
+    line_of, rank = np.divmod(pairs, max(len(ids), 1))
     counts = np.bincount(line_of, minlength=lines)
-    found = plan.ids[rank]
+    found = ids[rank]
     rows_line = np.asarray(encoded.indices.fill_null(lines - 1), np.int64)
     per_row = counts[rows_line]
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), per_row)
@@ -359,14 +314,12 @@ def register(
     line (LATERAL), ``table_name`` over a TABLE argument in Arrow batches."""
     from pyspark.sql.functions import arrow_udtf, udtf
 
-    matcher = SegmentMatcher(rules)
+    key, packed = compiled(rules)  # one matcher, shipped to both forms: a worker keeps one copy
     # Row-at-a-time, not Arrow-optimized: for this work through LATERAL on Spark 4.3, the
     # Arrow-optimized form was reported about 2.5x slower (the team's engine notes). The fast
     # form is the other one, whose eval takes whole Arrow batches.
-    spark.udtf.register(
-        name, udtf(_udtf_class(*_packed(matcher)), returnType="segment_id: bigint", useArrow=False)
-    )
+    spark.udtf.register(name, udtf(_udtf_class(key, packed), returnType="segment_id: bigint", useArrow=False))
     spark.udtf.register(
         table_name,
-        arrow_udtf(_table_udtf_class(*_packed(_Plan(matcher))), returnType="key string, segment_id bigint"),
+        arrow_udtf(_table_udtf_class(key, packed), returnType="key string, segment_id bigint"),
     )

@@ -106,7 +106,7 @@ def test_a_worker_keeps_the_matchers_of_its_latest_rule_sets_only() -> None:
         keys.append(match_udtf.compiled(rules)[0])
         out = list(batch_matcher(rules, "adid", "query")(iter([batch])))
         assert out[0]["segment_id"].to_pylist() == [n + 1]
-    assert list(match_udtf._PLANS) == keys[-match_udtf.KEEP :]
+    assert list(match_udtf._MATCHERS) == keys[-match_udtf.KEEP :]
 
 
 def test_no_pattern_is_found_across_two_lines_of_a_batch() -> None:
@@ -137,21 +137,22 @@ def test_no_pattern_is_found_across_two_lines_of_a_batch() -> None:
 
 
 def test_the_driver_compiles_the_rules_once_and_a_worker_unpickles_them_once() -> None:
-    # What Spark ships: the compiled plan as bytes, keyed by their digest; a worker unpickles
-    # them on first use, then keeps the plan. A matcher ships without the memory of lines and
-    # the token trie it made as it matched.
+    # What Spark ships: the compiled matcher as bytes, keyed by their digest; a worker
+    # unpickles them on first use, then keeps the matcher. A matcher ships without the memory of
+    # lines and the tables it made to match line by line.
     key, packed = match_udtf.compiled(RULES)
     assert key != match_udtf.compiled(RULES[:2])[0]
-    plan = match_udtf._plan(key, packed)
-    assert match_udtf._plan(key, packed) is plan
+    shipped = match_udtf._matcher(key, packed)
+    assert match_udtf._matcher(key, packed) is shipped
     batch = pa.RecordBatch.from_pydict({"adid": ["u0"], "query": ["Nike running shoes"]})
-    assert match_udtf._matched(plan, batch["adid"], batch["query"])[1].to_pylist() == [1]
+    assert match_udtf._matched(shipped, batch["adid"], batch["query"])[1].to_pylist() == [1]
+    assert shipped._lines is None  # the batch path reads the arrays only
     matcher = SegmentMatcher(RULES)
     assert matcher.match("Nike running shoes") == [1]
     assert matcher._memo
-    assert matcher._trie
+    assert matcher._lines
     copy = pickle.loads(pickle.dumps(matcher))
-    assert (copy._memo, copy._trie) == ({}, None)
+    assert (copy._memo, copy._lines) == ({}, None)
     assert copy.match("Nike running shoes") == [1]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import pickle
 
 import pytest
@@ -145,22 +144,6 @@ def test_ten_thousand_patterns_in_one_rule() -> None:
 def test_pattern_without_letters_is_refused_with_its_segment() -> None:
     with pytest.raises(MatcherError, match=r"segment 9: pattern '!!!' has nothing to match in token mode"):
         SegmentMatcher([SegmentRule(9, ("ok", "!!!"))])
-
-
-def test_a_build_leaves_the_garbage_collector_as_it_found_it_even_when_it_fails() -> None:
-    # The build switches the cyclic collector off while it runs (for speed), and back on after.
-    assert gc.isenabled()
-    SegmentMatcher([SegmentRule(1, ("a",))])
-    assert gc.isenabled()
-    with pytest.raises(MatcherError):
-        SegmentMatcher([SegmentRule(9, ("!!!",))])
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        SegmentMatcher([SegmentRule(1, ("a",))])
-        assert not gc.isenabled()  # one switched off by the caller stays off
-    finally:
-        gc.enable()
 
 
 def test_empty_rule_and_duplicate_ids_are_refused() -> None:
