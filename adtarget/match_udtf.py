@@ -6,7 +6,7 @@ as bytes; each Python worker unpickles it once, on its first batch or row, and k
 later one and every task of the same rules. Two SQL forms, both registered by :func:`register`:
 
     register(spark, rules)
-    -- in Arrow batches, 5-7x faster (ad-hoc queries over a day's log):
+    -- in Arrow batches, 4-7x faster (ad-hoc queries over a day's log):
     SELECT key AS adid, segment_id FROM match_segments_table(TABLE(
       SELECT adid, query FROM adtarget.search_log WHERE dt = '2026-11-27'))
     -- line by line, beside the line's other columns:
@@ -17,7 +17,7 @@ later one and every task of the same rules. Two SQL forms, both registered by :f
 Filter the day in a subquery, as above: Spark does not push an outer WHERE below a LATERAL
 table function, so the UDTF would otherwise read every day of the log. The daily extraction
 takes the same batches through ``mapInArrow`` (:func:`batch_matcher`); the benchmark finds the
-two batch forms within 25 % of each other, the ``mapInArrow`` one ahead (runs of 2026-12-02).
+two batch forms within 30 % of each other, the ``mapInArrow`` one ahead (runs of 2026-12-02).
 """
 
 from __future__ import annotations

@@ -189,6 +189,10 @@ class Judge:
         """The number of judged rules."""
         return len(self._rules)
 
+    def patterns(self) -> list[int]:
+        """The numbers of the patterns of judged rules."""
+        return list(self._patterns)
+
     def members(self, hits: Iterable[int]) -> set[int]:
         """The segments of the judged rules that a line with the patterns ``hits`` satisfies."""
         found: dict[int, set[int]] = {}  # rule index -> include patterns found
@@ -296,20 +300,9 @@ class SegmentMatcher:
         self.sizes = np.bincount(pattern, minlength=first)
         self.starts = np.cumsum(self.sizes) - self.sizes
 
-        judge_patterns: dict[int, list[tuple[int, bool]]] = {}
-        judge_rules: dict[int, tuple[int, int]] = {}
-        for mode in MatchMode:
-            taken = iter(judged_numbers[mode])
-            for index, rule in judged[mode]:
-                include = {next(taken) for _ in rule.patterns}
-                exclude = {next(taken) for _ in rule.exclude}
-                for number, is_exclude in [(n, False) for n in include] + [(n, True) for n in exclude]:
-                    judge_patterns.setdefault(number, []).append((index, is_exclude))
-                needed = len(include) if rule.require is Require.ALL else 1
-                judge_rules[index] = (rule.segment_id, needed)
-        self.judge = Judge({n: tuple(j) for n, j in judge_patterns.items()}, judge_rules)
+        self.judge = _judge(judged, judged_numbers)
         self.judged = np.zeros(first, bool)
-        self.judged[list(judge_patterns)] = True
+        self.judged[self.judge.patterns()] = True
 
         self.levels = _levels(keys[MatchMode.TOKEN])
         self._substrings: ahocorasick.Automaton | None = None
@@ -454,6 +447,24 @@ def _numbered(written: list[str], mode: MatchMode, first: int) -> tuple[Any, lis
     by_distinct = np.array([number[key] for key in shaped], np.int64)
     numbers = by_distinct[np.array([position[p] for p in written], np.int64)]
     return numbers, list(keys)
+
+
+def _judge(
+    judged: dict[MatchMode, list[tuple[int, SegmentRule]]], numbers: dict[MatchMode, list[int]]
+) -> Judge:
+    """The :class:`Judge` of the ``judged`` rules (per mode, ``(index, rule)``), whose patterns,
+    includes then excludes rule after rule, have the pattern ``numbers`` (per mode, in order)."""
+    patterns: dict[int, list[tuple[int, bool]]] = {}
+    rules: dict[int, tuple[int, int]] = {}
+    for mode, judged_rules in judged.items():
+        taken = iter(numbers[mode])
+        for index, rule in judged_rules:
+            include = {next(taken) for _ in rule.patterns}
+            exclude = {next(taken) for _ in rule.exclude}
+            for number, is_exclude in [(n, False) for n in include] + [(n, True) for n in exclude]:
+                patterns.setdefault(number, []).append((index, is_exclude))
+            rules[index] = (rule.segment_id, len(include) if rule.require is Require.ALL else 1)
+    return Judge({n: tuple(j) for n, j in patterns.items()}, rules)
 
 
 def _refuse(simple: list[SegmentRule], judged: list[SegmentRule], mode: MatchMode) -> NoReturn:

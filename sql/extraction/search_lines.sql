@@ -3,7 +3,7 @@
 -- measured by bench/segment_match.py. The same match from HiveQL, over the same Arrow batches:
 --   SELECT key AS adid, segment_id
 --   FROM match_segments_table(TABLE(SELECT adid, query FROM adtarget.search_log WHERE dt = :dt))
--- or line by line, 5-7x slower, beside the line's other columns:
+-- or line by line, 4-7x slower, beside the line's other columns:
 --   SELECT l.adid, m.segment_id
 --   FROM (SELECT adid, query FROM adtarget.search_log WHERE dt = :dt) l,
 --        LATERAL match_segments(l.query) m
