@@ -153,21 +153,25 @@ def batch_shapes(
     """``(tokens, substring haystacks)`` of ``lines``, shaped for matching many lines at once.
 
     ``tokens`` (if asked for): each line's normalised tokens joined by one space, for lookups of
-    the runs of :meth:`SegmentMatcher.token_trie`. ``substring haystacks`` (if asked for):
+    the runs of :attr:`SegmentMatcher.levels`. ``substring haystacks`` (if asked for):
     each line as substring patterns are searched in it, then a newline, which no pattern holds:
     joined into one text and taken as UTF-8 bytes, they are what
     :attr:`SegmentMatcher.substring_automaton` scans, and no pattern is found across two lines.
     """
     normalized = list(map(normalize, lines))
-    token_shapes = None
-    if tokens:
-        findall = _TOKEN.findall
-        token_shapes = [" ".join(findall(n)) for n in normalized]
-    substring_shapes = None
-    if substrings:
-        # _haystack's shape, inlined: calling it per line took 45 % longer (2026-12-02).
-        substring_shapes = [" ".join(n.split()) + "\n" for n in normalized]
+    token_shapes = _shapes(normalized, MatchMode.TOKEN) if tokens else None
+    substring_shapes = _shapes(normalized, MatchMode.SUBSTRING, "\n") if substrings else None
     return token_shapes, substring_shapes
+
+
+def _shapes(normalized: list[str], mode: MatchMode, end: str = "") -> list[str]:
+    """Normalised texts shaped as ``mode`` searches them, as :func:`_haystack` does but with
+    token mode unframed, each followed by ``end``: for many lines or patterns at once
+    (calling _haystack per line took 45 % longer, 2026-12-02)."""
+    if mode is MatchMode.TOKEN:
+        findall = _TOKEN.findall
+        return [" ".join(findall(n)) + end for n in normalized]
+    return [" ".join(n.split()) + end for n in normalized]
 
 
 class Judge:
@@ -263,7 +267,6 @@ class SegmentMatcher:
                 simple[rule.mode].append(rule)
             else:
                 judged[rule.mode].append((index, rule))
-        self._count = len(rules)
         self.ids = np.array(sorted(seen), np.int64)
 
         # Per mode, every pattern as written, one entry per rule and pattern: the simple rules'
@@ -323,7 +326,7 @@ class SegmentMatcher:
         self._lines = None
 
     def __len__(self) -> int:
-        return self._count
+        return len(self.ids)  # one segment per rule: a repeated id is refused
 
     def match(self, line: str) -> list[int]:
         """Segment ids whose rule the line satisfies, in ascending order."""
@@ -437,11 +440,7 @@ def _numbered(written: list[str], mode: MatchMode, first: int) -> tuple[Any, lis
     # normalize's ASCII case, inlined: most keywords are ASCII or Hangul, and a call per
     # pattern was a third of this loop's time.
     normalized = [p.lower() if p.isascii() else normalize(p) for p in distinct]
-    if mode is MatchMode.TOKEN:
-        findall = _TOKEN.findall
-        shaped = [" ".join(findall(n)) for n in normalized]  # unframed: a key never has an edge space
-    else:
-        shaped = [" ".join(n.split()) for n in normalized]
+    shaped = _shapes(normalized, mode)  # token keys unframed: a key never has an edge space
     keys = dict.fromkeys(shaped)
     number = {key: n for n, key in enumerate(keys, first)}
     by_distinct = np.array([number[key] for key in shaped], np.int64)
