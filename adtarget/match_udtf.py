@@ -17,7 +17,8 @@ later one and every task of the same rules. Two SQL forms, both registered by :f
 Filter the day in a subquery, as above: Spark does not push an outer WHERE below a LATERAL
 table function, so the UDTF would otherwise read every day of the log. The daily extraction
 takes the same batches through ``mapInArrow`` (:func:`batch_matcher`); the benchmark finds the
-two batch forms within 30 % of each other, the ``mapInArrow`` one ahead (runs of 2026-12-02).
+two batch forms within a third of each other, the ``mapInArrow`` one mostly ahead (runs of
+2026-12-02).
 """
 
 from __future__ import annotations
