@@ -213,7 +213,7 @@ def _token_hits(
     k tokens from a token goes on to k + 1 only where it begins a longer pattern, looked up in
     the next level by a numpy binary search of integers (see :func:`adtarget.matcher._levels`).
     Found patterns come out as arrays, with no Python step each. On the benchmark's lines at
-    10,000 segments, per 500,000 rows: 0.12-0.13 s, against 0.16-0.17 s when each level was
+    10,000 segments, per 500,000 rows: 0.12-0.13 s, against 0.15-0.17 s when each level was
     looked up by text, with the runs joined into strings (2026-12-02).
     """
     import numpy as np
