@@ -246,8 +246,10 @@ def _token_hits(
         following = start + depth + 1
         inside = following < count
         inside[inside] = line_of[following[inside]] == line_of[start[inside]]
-        inside[inside] = token[following[inside]] >= 0
-        start, node = start[inside], node[inside] * width + token[following[inside]]
+        start, node, following = start[inside], node[inside], following[inside]
+        after = token[following]
+        known = after >= 0
+        start, node = start[known], node[known] * width + after[known]
         if not len(start):
             break
     return np.concatenate(line_parts), np.concatenate(pattern_parts)

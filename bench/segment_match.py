@@ -50,6 +50,8 @@ from adtarget.stack.engines.spark import spark_env
 RESULTS = PROJECT_ROOT / "bench" / "results" / "segment_match.json"
 DAY = dt.date(2026, 11, 27)
 SEED = 42
+#: The rows of the Arrow batch path: one per line and segment the line is in.
+PAIRS = "id long, segment_id long"
 
 
 def log_lines(rows: int, cache: Path) -> Path:
@@ -134,6 +136,12 @@ def timed(spark: Any, sql: str) -> tuple[float, int]:
     return time.perf_counter() - t0, count
 
 
+def arrow_pairs(spark: Any, rules: list[SegmentRule]) -> int:
+    """The Arrow batch path over all the lines: ``rules`` compiled on the driver, then the
+    (line, segment) pairs counted."""
+    return int(spark.table("logs").mapInArrow(match_udtf.batch_matcher(rules, "id", "query"), PAIRS).count())
+
+
 def registered(spark: Any, rules: list[SegmentRule]) -> float:
     """Seconds to compile ``rules`` and register our UDTFs with them (the driver's part)."""
     t0 = time.perf_counter()
@@ -184,11 +192,10 @@ def main() -> None:
     # of the run (1.6 s against 1.0 s at 100 segments, 2026-12-02), which flattered every ratio
     # against it. So the run starts with the Arrow path over all the lines, at the largest
     # segment count (the most rows out), until the JVM's code is compiled.
-    warm_rules = segments(max(args.segments))
+    jvm_rules = segments(max(args.segments))
     for k in range(args.warmup):
         t0 = time.perf_counter()
-        warm = match_udtf.batch_matcher(rotated(warm_rules, k), "id", "query")
-        spark.table("logs").mapInArrow(warm, "id long, segment_id long").count()
+        arrow_pairs(spark, rotated(jvm_rules, k))
         seconds = time.perf_counter() - t0
         print(f"  warming the JVM up: {k + 1}/{args.warmup}, {seconds:.2f} s", end="\r", flush=True)
     print()
@@ -234,15 +241,14 @@ def main() -> None:
         run["udtf"] = summary(samples, args.rows, compiles, hits=udtf_hits)
         print(f"  (a) UDTF via LATERAL, local[{cores}]: {run['udtf']['rows_per_s']:,} rows/s")
 
-        warm = match_udtf.batch_matcher(warm_rules, "id", "query")
-        spark.table("logs").mapInArrow(warm, "id long, segment_id long").count()
+        arrow_pairs(spark, warm_rules)
         samples, compiles = [], []
         for k in range(args.repeat):
             # Reversed, then rotated: orders the UDTF did not use, so no worker reuses its matcher.
             t0 = time.perf_counter()
             batch = match_udtf.batch_matcher(rotated(rules[::-1], k), "id", "query")
             compiles.append(time.perf_counter() - t0)
-            matched = spark.table("logs").mapInArrow(batch, "id long, segment_id long")
+            matched = spark.table("logs").mapInArrow(batch, PAIRS)
             t0 = time.perf_counter()
             batch_hits = matched.count()
             samples.append(time.perf_counter() - t0)
@@ -333,8 +339,7 @@ def scaling(spark: Any, hits: dict[int, int], repeat: int) -> dict[str, Any]:
         for n in (small, large):
             t0 = time.perf_counter()
             # Reversed and rotated past the Arrow runs' orders: a matcher no worker holds.
-            batch = match_udtf.batch_matcher(rotated(rules[n][::-1], repeat + k), "id", "query")
-            found = spark.table("logs").mapInArrow(batch, "id long, segment_id long").count()
+            found = arrow_pairs(spark, rotated(rules[n][::-1], repeat + k))
             totals[n].append(time.perf_counter() - t0)
             if found != hits[n]:
                 raise SystemExit(f"at {n} segments the batch path found {found} pairs, {hits[n]} before")
