@@ -168,7 +168,9 @@ def batch_shapes(
 def _shapes(normalized: list[str], mode: MatchMode, end: str = "") -> list[str]:
     """Normalised texts shaped as ``mode`` searches them, as :func:`_haystack` does but with
     token mode unframed, each followed by ``end``: for many lines or patterns at once
-    (calling _haystack per line took 45 % longer, 2026-12-02)."""
+    (calling _haystack per line took 45 % longer, 2026-12-02). Per line, not as one text: one
+    NFKC and case fold of a batch's lines joined by newlines, then one regex substitution per
+    shape, took 0.158-0.178 s against 0.142-0.176 s for 136,305 distinct lines (2026-12-03)."""
     if mode is MatchMode.TOKEN:
         findall = _TOKEN.findall
         return [" ".join(findall(n)) + end for n in normalized]
@@ -313,6 +315,10 @@ class SegmentMatcher:
         self.vocabulary, self.levels = _levels(keys[MatchMode.TOKEN])
         self._substrings: ahocorasick.Automaton | None = None
         if keys[MatchMode.SUBSTRING]:
+            # Keys go in by number (first appearance in the rules). pyahocorasick finds a node's
+            # child by a linear scan in insertion order; sorted, reverse sorted, shuffled and
+            # byte-frequency orders all scanned the benchmark's lines slower at 10,000 segments
+            # (0.101-0.116 s against 0.084 s, 2026-12-03).
             automaton = ahocorasick.Automaton()
             base = len(keys[MatchMode.TOKEN])
             for number, key in enumerate(keys[MatchMode.SUBSTRING], base):
